@@ -1,0 +1,174 @@
+package capture
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill/message"
+
+	"hotline-bridge/events"
+)
+
+// Config tunes a Poller.
+type Config struct {
+	TopicPrefix string
+	BatchSize   int
+	// MaxCommitDelay is how long after its update_time a row may still become visible (a transaction that
+	// stamped it early and committed late). Rows younger than this are published but not yet passed by the
+	// durable watermark, so they are read again until they settle.
+	MaxCommitDelay time.Duration
+}
+
+// Poller captures one upstream table.
+type Poller struct {
+	kind       events.Kind
+	cfg        Config
+	source     Source
+	watermarks Watermarks
+	publisher  message.Publisher
+
+	settled Position            // mirrors the durable watermark once loaded
+	loaded  bool                // settled was read from Watermarks
+	fresh   map[string]Position // event ids published but not yet settled, so unsettled rows go out once
+}
+
+// NewPoller builds the poller of one record kind.
+func NewPoller(kind events.Kind, cfg Config, source Source, watermarks Watermarks, publisher message.Publisher) *Poller {
+	return &Poller{
+		kind: kind, cfg: cfg, source: source, watermarks: watermarks, publisher: publisher,
+		fresh: map[string]Position{},
+	}
+}
+
+// Round reports what one polling round did.
+type Round struct {
+	Read      int
+	Published int
+	Settled   Position
+}
+
+// Table is the upstream table this poller reads.
+func (p *Poller) Table() string { return p.kind.Table }
+
+// Poll runs one round: it reads everything after the durable watermark, publishes the row versions not yet
+// published, and moves the watermark over the rows that are published and settled. On error the in-memory state
+// falls back to the durable watermark so that nothing read but unpublished is ever skipped.
+func (p *Poller) Poll(ctx context.Context) (Round, error) {
+	round, err := p.poll(ctx)
+	if err != nil {
+		p.loaded = false
+	}
+	return round, err
+}
+
+func (p *Poller) poll(ctx context.Context) (Round, error) {
+	if err := p.load(ctx); err != nil {
+		return Round{}, err
+	}
+	now, err := p.source.Now(ctx)
+	if err != nil {
+		return Round{}, fmt.Errorf("read upstream clock: %w", err)
+	}
+	settleLine := now.Add(-p.cfg.MaxCommitDelay)
+	round := Round{Settled: p.settled}
+	for cursor := p.settled; ; {
+		page, err := p.source.ReadPage(ctx, p.kind.Table, cursor, p.cfg.BatchSize)
+		if err != nil {
+			return round, fmt.Errorf("read %s after %s: %w", p.kind.Table, cursor, err)
+		}
+		round.Read += len(page)
+		published, err := p.publishPage(page)
+		round.Published += published
+		if err != nil {
+			return round, err
+		}
+		if err := p.settle(ctx, page, settleLine); err != nil {
+			return round, err
+		}
+		round.Settled = p.settled
+		if len(page) < p.cfg.BatchSize {
+			return round, nil
+		}
+		cursor = PositionOf(page[len(page)-1])
+	}
+}
+
+func (p *Poller) load(ctx context.Context) error {
+	if p.loaded {
+		return nil
+	}
+	pos, err := p.watermarks.Load(ctx, p.kind.Table)
+	if err != nil {
+		return fmt.Errorf("load watermark of %s: %w", p.kind.Table, err)
+	}
+	p.settled, p.loaded = pos, true
+	return nil
+}
+
+// publishPage publishes the page's row versions that are not already out, in one batch.
+func (p *Poller) publishPage(page []events.RowVersion) (int, error) {
+	msgs := make([]*message.Message, 0, len(page))
+	for _, v := range page {
+		if _, done := p.fresh[v.EventID()]; !done {
+			msgs = append(msgs, NewRowChangedMessage(v))
+		}
+	}
+	if len(msgs) == 0 {
+		return 0, nil
+	}
+	topic := events.CaptureTopic(p.cfg.TopicPrefix, p.kind.Table)
+	if err := p.publisher.Publish(topic, msgs...); err != nil {
+		return 0, fmt.Errorf("publish %d %s events to %s: %w", len(msgs), p.kind.Table, topic, err)
+	}
+	for _, v := range page {
+		p.fresh[v.EventID()] = PositionOf(v)
+	}
+	return len(msgs), nil
+}
+
+// settle moves the durable watermark over the page's leading rows that are older than the settle line. Rows are
+// in update_time order, so the settled ones form a prefix of the page.
+func (p *Poller) settle(ctx context.Context, page []events.RowVersion, settleLine time.Time) error {
+	next := p.settled
+	for _, v := range page {
+		if v.UpdateTime.After(settleLine) {
+			break
+		}
+		next = PositionOf(v)
+	}
+	if next == p.settled {
+		return nil
+	}
+	if err := p.watermarks.Save(ctx, p.kind.Table, next); err != nil {
+		return fmt.Errorf("save watermark of %s at %s: %w", p.kind.Table, next, err)
+	}
+	p.settled = next
+	p.forgetSettled()
+	return nil
+}
+
+// forgetSettled drops the memory of published rows the watermark has passed: they are never read again.
+func (p *Poller) forgetSettled() {
+	for id, pos := range p.fresh {
+		if !p.settled.Before(pos) {
+			delete(p.fresh, id)
+		}
+	}
+}
+
+// String renders a position for error messages.
+func (p Position) String() string {
+	if p.IsZero() {
+		return "the beginning"
+	}
+	return fmt.Sprintf("(%s, %s)", events.FormatTime(p.Time), p.ID)
+}
+
+// Before reports whether p comes before q in (update_time, id) order.
+func (p Position) Before(q Position) bool {
+	if !p.Time.Equal(q.Time) {
+		return p.Time.Before(q.Time)
+	}
+	return p.ID < q.ID
+}

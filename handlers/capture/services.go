@@ -1,0 +1,35 @@
+package capture
+
+import (
+	"context"
+	"time"
+
+	"hotline-bridge/events"
+)
+
+// Source reads one upstream table in (update_time, id) order.
+type Source interface {
+	// ReadPage returns up to limit row versions of table strictly after pos, in (update_time, id) order.
+	ReadPage(ctx context.Context, table string, after Position, limit int) ([]events.RowVersion, error)
+	// Now is the upstream database's clock, so that host clock skew cannot move the settle line.
+	Now(ctx context.Context) (time.Time, error)
+}
+
+// Watermarks keeps the durable capture position of each table.
+type Watermarks interface {
+	Load(ctx context.Context, table string) (Position, error)
+	Save(ctx context.Context, table string, pos Position) error
+}
+
+// Position is a point in a table's (update_time, id) order. The zero Position lies before every row, including
+// rows stamped at the epoch or earlier.
+type Position struct {
+	Time time.Time
+	ID   string
+}
+
+// IsZero reports whether p lies before every row.
+func (p Position) IsZero() bool { return p.ID == "" && p.Time.IsZero() }
+
+// PositionOf is the position of a row version.
+func PositionOf(v events.RowVersion) Position { return Position{Time: v.UpdateTime, ID: v.ID} }

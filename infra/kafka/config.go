@@ -1,0 +1,45 @@
+package kafka
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/IBM/sarama"
+)
+
+// Config is how the bridge reaches the broker.
+type Config struct {
+	Brokers     []string
+	Version     string // Kafka protocol version; sarama's default is older than Kafka 4 accepts
+	ClientID    string
+	Partitions  int32 // for topics the bridge creates
+	Replication int16
+}
+
+// Sarama builds the client configuration shared by the publisher, subscribers and admin.
+func (c Config) Sarama() (*sarama.Config, error) {
+	version, err := sarama.ParseKafkaVersion(c.Version)
+	if err != nil {
+		return nil, fmt.Errorf("kafka version %q: %w", c.Version, err)
+	}
+	sc := sarama.NewConfig()
+	sc.Version = version
+	sc.ClientID = c.ClientID
+	sc.Metadata.Retry.Max = 3
+	sc.Metadata.Retry.Backoff = 500 * time.Millisecond
+	sc.Net.DialTimeout = 5 * time.Second
+	// Idempotent, acknowledged by all in-sync replicas: a retried batch is not duplicated by the producer and an
+	// acknowledged one survives a broker failover.
+	sc.Producer.Idempotent = true
+	sc.Producer.RequiredAcks = sarama.WaitForAll
+	sc.Net.MaxOpenRequests = 1
+	sc.Producer.Retry.Max = 5
+	sc.Producer.Retry.Backoff = 200 * time.Millisecond
+	sc.Producer.Return.Successes = true
+	sc.Producer.Compression = sarama.CompressionSnappy
+	sc.Producer.Flush.Messages = 1000
+	sc.Producer.Flush.Frequency = 5 * time.Millisecond
+	sc.Producer.MaxMessageBytes = 4 << 20
+	sc.Producer.Partitioner = sarama.NewHashPartitioner
+	return sc, nil
+}

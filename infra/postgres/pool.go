@@ -1,0 +1,35 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// Open returns a pool for url whose sessions speak UTC, so that JSON renderings of timestamptz are RFC 3339 in
+// UTC whatever the server's default zone. It does not connect yet: an unreachable database shows up on first use,
+// where callers retry it.
+func Open(ctx context.Context, rawURL string) (*pgxpool.Pool, error) {
+	cfg, err := pgxpool.ParseConfig(rawURL)
+	if err != nil {
+		return nil, fmt.Errorf("parse database url %s: %w", Redact(rawURL), err)
+	}
+	cfg.ConnConfig.RuntimeParams["timezone"] = "UTC"
+	cfg.ConnConfig.RuntimeParams["application_name"] = "hotline-bridge"
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("open database %s: %w", Redact(rawURL), err)
+	}
+	return pool, nil
+}
+
+// Redact renders a database URL for logs and errors: host and database, never the password.
+func Redact(rawURL string) string {
+	u, err := url.Parse(rawURL)
+	if err != nil || u.Host == "" {
+		return "(unparseable database url)"
+	}
+	return u.Redacted()
+}

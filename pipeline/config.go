@@ -1,0 +1,145 @@
+package pipeline
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/knadh/koanf/parsers/yaml"
+	"github.com/knadh/koanf/providers/confmap"
+	"github.com/knadh/koanf/providers/env/v2"
+	"github.com/knadh/koanf/providers/file"
+	"github.com/knadh/koanf/providers/posflag"
+	"github.com/knadh/koanf/v2"
+	"github.com/spf13/pflag"
+)
+
+// Config is the bridge's whole configuration. Keys are the same in a YAML file, as BRIDGE_<KEY> environment
+// variables and as --<key-with-dashes> flags; later sources win in that order.
+type Config struct {
+	UpstreamURL    string        `koanf:"upstream_url"`
+	StoreURL       string        `koanf:"store_url"`
+	KafkaBrokers   []string      `koanf:"kafka_brokers"`
+	KafkaVersion   string        `koanf:"kafka_version"`
+	Partitions     int           `koanf:"partitions"`
+	Replication    int           `koanf:"replication"`
+	TopicPrefix    string        `koanf:"topic_prefix"`
+	BatchSize      int           `koanf:"batch_size"`
+	PollInterval   time.Duration `koanf:"poll_interval"`
+	MaxCommitDelay time.Duration `koanf:"max_commit_delay"`
+	LogLevel       string        `koanf:"log_level"`
+}
+
+// Needs says which connections a command requires, so that Validate reports only what matters to it.
+type Needs struct{ Upstream, Store, Kafka bool }
+
+func defaults() map[string]any {
+	return map[string]any{
+		"kafka_version":    "4.1.0",
+		"partitions":       6,
+		"replication":      1,
+		"topic_prefix":     "wuhan12315",
+		"batch_size":       2000,
+		"poll_interval":    "1s",
+		"max_commit_delay": "5m",
+		"log_level":        "info",
+	}
+}
+
+// LoadConfig reads defaults, then the YAML file at path (if any), then BRIDGE_* variables, then changed flags.
+func LoadConfig(path string, flags *pflag.FlagSet) (Config, error) {
+	k := koanf.New(".")
+	_ = k.Load(confmap.Provider(defaults(), "."), nil)
+	if path != "" {
+		if err := k.Load(file.Provider(path), yaml.Parser()); err != nil {
+			return Config{}, fmt.Errorf("read config file %s: %w", path, err)
+		}
+	}
+	if err := k.Load(env.Provider(".", env.Opt{Prefix: "BRIDGE_", TransformFunc: fromEnv}), nil); err != nil {
+		return Config{}, fmt.Errorf("read environment: %w", err)
+	}
+	if flags != nil {
+		if err := k.Load(posflag.ProviderWithFlag(flags, ".", k, fromFlag), nil); err != nil {
+			return Config{}, fmt.Errorf("read flags: %w", err)
+		}
+	}
+	var cfg Config
+	if err := k.UnmarshalWithConf("", &cfg, koanf.UnmarshalConf{Tag: "koanf"}); err != nil {
+		return Config{}, fmt.Errorf("config: %w", err)
+	}
+	return cfg, nil
+}
+
+func fromEnv(key, value string) (string, any) {
+	key = strings.ToLower(strings.TrimPrefix(key, "BRIDGE_"))
+	if key == "kafka_brokers" {
+		return key, splitList(value)
+	}
+	return key, value
+}
+
+func fromFlag(f *pflag.Flag) (string, any) {
+	key := strings.ReplaceAll(f.Name, "-", "_")
+	if key == "kafka_brokers" {
+		return key, splitList(f.Value.String())
+	}
+	// Strings suffice: the decoder converts "6" and "1s" to the fields' types, as it does for environment values.
+	return key, f.Value.String()
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, part := range strings.Split(strings.Trim(s, "[]"), ",") {
+		if part = strings.TrimSpace(part); part != "" {
+			out = append(out, part)
+		}
+	}
+	return out
+}
+
+var topicPrefixPattern = regexp.MustCompile(`^[a-zA-Z0-9._-]+$`)
+
+// Validate reports every problem at once.
+func (c Config) Validate(needs Needs) error {
+	var errs []error
+	check := func(bad bool, format string, args ...any) {
+		if bad {
+			errs = append(errs, fmt.Errorf(format, args...))
+		}
+	}
+	if needs.Upstream {
+		errs = append(errs, checkURL("upstream_url (BRIDGE_UPSTREAM_URL)", c.UpstreamURL))
+	}
+	if needs.Store {
+		errs = append(errs, checkURL("store_url (BRIDGE_STORE_URL)", c.StoreURL))
+	}
+	if needs.Kafka {
+		check(len(c.KafkaBrokers) == 0, "kafka_brokers (BRIDGE_KAFKA_BROKERS) is required: host:port[,host:port]")
+		for _, b := range c.KafkaBrokers {
+			check(!strings.Contains(b, ":"), "kafka_brokers: %q is not host:port", b)
+		}
+		check(c.Partitions < 1, "partitions must be at least 1, got %d", c.Partitions)
+		check(c.Replication < 1, "replication must be at least 1, got %d", c.Replication)
+	}
+	check(!topicPrefixPattern.MatchString(c.TopicPrefix), "topic_prefix %q: use letters, digits, '.', '_' or '-'", c.TopicPrefix)
+	check(c.BatchSize < 1 || c.BatchSize > 100000, "batch_size must be 1..100000, got %d", c.BatchSize)
+	check(c.PollInterval <= 0, "poll_interval must be positive, got %s", c.PollInterval)
+	check(c.MaxCommitDelay < 0, "max_commit_delay must not be negative, got %s", c.MaxCommitDelay)
+	check(!map[string]bool{"debug": true, "info": true, "warn": true, "error": true}[c.LogLevel],
+		"log_level must be debug, info, warn or error, got %q", c.LogLevel)
+	return errors.Join(errs...)
+}
+
+func checkURL(name, raw string) error {
+	if raw == "" {
+		return fmt.Errorf("%s is required", name)
+	}
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") || u.Host == "" {
+		return fmt.Errorf("%s must be a postgres://user@host:port/db URL", name)
+	}
+	return nil
+}
