@@ -65,3 +65,14 @@ func KindByTable(table string) (Kind, bool) {
 	}
 	return Kind{}, false
 }
+
+// BroadcastUnit is the pseudo-unit of rows that go to every unit (the data dictionary): their unit_code in the
+// dedicated store and the suffix of their topic.
+const BroadcastUnit = "broadcast"
+
+// Distribution event types, the suffix of ce_type after "<table>.".
+const (
+	EventUpserted = "upserted" // the row is new or changed in this unit
+	EventDeleted  = "deleted"  // soft-deleted upstream; it stays in the store with is_deleted = true
+	EventRemoved  = "removed"  // it no longer belongs to this unit
+)

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"os"
 	"regexp"
 	"strings"
 	"time"
@@ -15,6 +16,8 @@ import (
 	"github.com/knadh/koanf/providers/posflag"
 	"github.com/knadh/koanf/v2"
 	"github.com/spf13/pflag"
+
+	"hotline-bridge/handlers/jurisdiction"
 )
 
 // Config is the bridge's whole configuration. Keys are the same in a YAML file, as BRIDGE_<KEY> environment
@@ -31,6 +34,9 @@ type Config struct {
 	PollInterval   time.Duration `koanf:"poll_interval"`
 	MaxCommitDelay time.Duration `koanf:"max_commit_delay"`
 	LogLevel       string        `koanf:"log_level"`
+	StoreSchema    string        `koanf:"store_schema"`
+	Units          string        `koanf:"units"` // unit catalogue YAML file; empty = the embedded default
+	OrphanAfter    time.Duration `koanf:"orphan_after"`
 }
 
 // Needs says which connections a command requires, so that Validate reports only what matters to it.
@@ -46,6 +52,8 @@ func defaults() map[string]any {
 		"poll_interval":    "1s",
 		"max_commit_delay": "5m",
 		"log_level":        "info",
+		"store_schema":     "wuhan",
+		"orphan_after":     "24h",
 	}
 }
 
@@ -100,6 +108,8 @@ func splitList(s string) []string {
 	return out
 }
 
+var schemaPattern = regexp.MustCompile(`^[a-z_][a-z0-9_]*$`)
+
 var topicPrefixPattern = regexp.MustCompile(`^[a-zA-Z0-9._-]+$`)
 
 // Validate reports every problem at once.
@@ -128,6 +138,11 @@ func (c Config) Validate(needs Needs) error {
 	check(c.BatchSize < 1 || c.BatchSize > 100000, "batch_size must be 1..100000, got %d", c.BatchSize)
 	check(c.PollInterval <= 0, "poll_interval must be positive, got %s", c.PollInterval)
 	check(c.MaxCommitDelay < 0, "max_commit_delay must not be negative, got %s", c.MaxCommitDelay)
+	check(!schemaPattern.MatchString(c.StoreSchema), "store_schema %q: use lower-case letters, digits and '_'", c.StoreSchema)
+	check(c.OrphanAfter <= 0, "orphan_after must be positive, got %s", c.OrphanAfter)
+	if _, err := c.units(); err != nil {
+		errs = append(errs, err)
+	}
 	check(!map[string]bool{"debug": true, "info": true, "warn": true, "error": true}[c.LogLevel],
 		"log_level must be debug, info, warn or error, got %q", c.LogLevel)
 	return errors.Join(errs...)
@@ -142,4 +157,20 @@ func checkURL(name, raw string) error {
 		return fmt.Errorf("%s must be a postgres://user@host:port/db URL", name)
 	}
 	return nil
+}
+
+// units loads the unit catalogue: the file named by units, or the embedded default.
+func (c Config) units() (*jurisdiction.Units, error) {
+	if c.Units == "" {
+		return jurisdiction.DefaultUnits(), nil
+	}
+	data, err := os.ReadFile(c.Units)
+	if err != nil {
+		return nil, fmt.Errorf("units (BRIDGE_UNITS): %w", err)
+	}
+	units, err := jurisdiction.ParseUnits(data)
+	if err != nil {
+		return nil, fmt.Errorf("units file %s: %w", c.Units, err)
+	}
+	return units, nil
 }

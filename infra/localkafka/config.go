@@ -33,8 +33,12 @@ func serverProperties(dataDir string, port, controllerPort int, extra map[string
 		"share.coordinator.state.topic.replication.factor": "1",
 		"share.coordinator.state.topic.min.isr":            "1",
 		"group.initial.rebalance.delay.ms":                 "0",
-		"num.network.threads":                              "2",
-		"num.io.threads":                                   "4",
+		// After a SIGKILL the controller accepts the broker's new
+		// incarnation only once the old session has expired: 9s by default.
+		"broker.session.timeout.ms":    "4000",
+		"broker.heartbeat.interval.ms": "500",
+		"num.network.threads":          "2",
+		"num.io.threads":               "4",
 	}
 	for k, v := range extra {
 		p[k] = v

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/url"
+	"strings"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 )
@@ -18,6 +19,9 @@ func Open(ctx context.Context, rawURL string) (*pgxpool.Pool, error) {
 	}
 	cfg.ConnConfig.RuntimeParams["timezone"] = "UTC"
 	cfg.ConnConfig.RuntimeParams["application_name"] = "hotline-bridge"
+	if !strings.Contains(rawURL, "pool_max_conns") {
+		cfg.MaxConns = 16 // the routers decide many partitions at once; pgx's default of 4 would serialise them
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("open database %s: %w", Redact(rawURL), err)

@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -10,6 +11,7 @@ import (
 
 	"hotline-bridge/events"
 	"hotline-bridge/handlers/capture"
+	"hotline-bridge/handlers/sort"
 )
 
 // UpstreamSource reads the national tables. It selects whole rows as JSON, so columns the national platform adds
@@ -57,3 +59,17 @@ func (s *UpstreamSource) query(ctx context.Context, table string, after capture.
 		 WHERE (t.update_time, t.id) > ($1, $2) ORDER BY t.update_time, t.id LIMIT $3`, from),
 		after.Time, after.ID, limit)
 }
+
+// Referencing returns the current rows of table whose column holds one of ids: a family brought into a unit.
+func (s *UpstreamSource) Referencing(ctx context.Context, table, column string, ids []string) ([]events.RowVersion, error) {
+	rows, err := s.db.Query(ctx, fmt.Sprintf(`SELECT %[3]s, t.id, t.update_time, to_jsonb(t)::text FROM %[1]s t WHERE t.%[2]s = ANY($1)`,
+		pgx.Identifier{table}.Sanitize(), pgx.Identifier{column}.Sanitize(), quoteLiteral(table)), ids)
+	if err != nil {
+		return nil, fmt.Errorf("read %s rows by %s: %w", table, column, err)
+	}
+	return collectVersions(rows)
+}
+
+func quoteLiteral(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
+
+var _ sort.Upstream = (*UpstreamSource)(nil)

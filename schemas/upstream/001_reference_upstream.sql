@@ -147,3 +147,18 @@ CREATE INDEX IF NOT EXISTS final_feedback_capture_idx   ON final_feedback (updat
 CREATE INDEX IF NOT EXISTS mediation_capture_idx        ON mediation (update_time, id);
 CREATE INDEX IF NOT EXISTS case_info_capture_idx        ON case_info (update_time, id);
 CREATE INDEX IF NOT EXISTS supervision_capture_idx      ON supervision (update_time, id);
+
+-- Lookups by parent, used when a family or an organisation's dependants move between units.
+CREATE INDEX IF NOT EXISTS organization_parent_idx      ON organization (parent_id);
+CREATE INDEX IF NOT EXISTS personnel_org_idx            ON personnel (org_id);
+CREATE INDEX IF NOT EXISTS registration_dept_idx        ON registration (handle_dept_id);
+CREATE INDEX IF NOT EXISTS info_provider_reg_idx        ON info_provider (registration_id);
+CREATE INDEX IF NOT EXISTS subject_reg_idx              ON subject (registration_id);
+CREATE INDEX IF NOT EXISTS object_reg_idx               ON object (registration_id);
+CREATE INDEX IF NOT EXISTS initial_feedback_reg_idx     ON initial_feedback (registration_id);
+CREATE INDEX IF NOT EXISTS final_feedback_reg_idx       ON final_feedback (registration_id);
+CREATE INDEX IF NOT EXISTS mediation_reg_idx            ON mediation (registration_id);
+CREATE INDEX IF NOT EXISTS case_info_reg_idx            ON case_info (registration_id);
+CREATE INDEX IF NOT EXISTS case_info_org_idx            ON case_info (filing_org_id);
+CREATE INDEX IF NOT EXISTS supervision_reg_idx          ON supervision (registration_id);
+CREATE INDEX IF NOT EXISTS supervision_org_idx          ON supervision (supervised_org_id);

@@ -1,0 +1,113 @@
+package main
+
+import (
+	"log/slog"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"hotline-bridge/pipeline"
+)
+
+// cli holds what every command shares: the config file path and the connection flags.
+type cli struct{ configPath string }
+
+func newRootCommand() *cobra.Command {
+	c := &cli{}
+	root := &cobra.Command{
+		Use:           "bridge",
+		Short:         "Wuhan's 12315 data exchange: capture, sort, store and distribute national complaint data",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	f := root.PersistentFlags()
+	f.StringVar(&c.configPath, "config", "", "YAML config file (keys as the flags, with underscores)")
+	f.String("upstream-url", "", "national upstream database URL (BRIDGE_UPSTREAM_URL)")
+	f.String("store-url", "", "Wuhan's dedicated store database URL (BRIDGE_STORE_URL)")
+	f.String("kafka-brokers", "", "Kafka brokers, host:port[,host:port] (BRIDGE_KAFKA_BROKERS)")
+	f.String("kafka-version", "", "Kafka protocol version (default 4.1.0)")
+	f.String("topic-prefix", "", "prefix of every topic (default wuhan12315)")
+	f.String("log-level", "", "debug, info, warn or error")
+	root.AddCommand(c.migrateCommand(), c.seedCommand(), c.runCommand())
+	return root
+}
+
+// load reads and validates the configuration for a command; every problem is reported at once.
+func (c *cli) load(cmd *cobra.Command, needs pipeline.Needs) (pipeline.Config, *slog.Logger, error) {
+	cfg, err := pipeline.LoadConfig(c.configPath, cmd.Flags())
+	if err != nil {
+		return cfg, nil, err
+	}
+	if err := cfg.Validate(needs); err != nil {
+		return cfg, nil, err
+	}
+	return cfg, pipeline.NewLogger(os.Stderr, cfg.LogLevel), nil
+}
+
+func (c *cli) migrateCommand() *cobra.Command {
+	var upstream bool
+	cmd := &cobra.Command{
+		Use:   "migrate",
+		Short: "Create or update the bridge's own schema (idempotent); --upstream creates the reference national tables",
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, log, err := c.load(cmd, pipeline.Needs{Store: !upstream, Upstream: upstream})
+			if err != nil {
+				return err
+			}
+			return pipeline.Migrate(cmd.Context(), cfg, log, upstream)
+		},
+	}
+	cmd.Flags().BoolVar(&upstream, "upstream", false, "create the reference upstream schema in --upstream-url instead")
+	return cmd
+}
+
+func (c *cli) runCommand() *cobra.Command {
+	var untilIdle bool
+	cmd := &cobra.Command{
+		Use:   "run",
+		Short: "Run the bridge continuously",
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, log, err := c.load(cmd, pipeline.Needs{Upstream: true, Store: true, Kafka: true})
+			if err != nil {
+				return err
+			}
+			return pipeline.Run(cmd.Context(), cfg, log, untilIdle)
+		},
+	}
+	f := cmd.Flags()
+	f.BoolVar(&untilIdle, "until-idle", false, "exit 0 once every kind is caught up and everything produced is on the broker")
+	f.Int("batch-size", 0, "rows per capture page and publish batch (default 2000)")
+	f.Duration("poll-interval", 0, "pause after a round that found nothing new (default 1s)")
+	f.Duration("max-commit-delay", 0, "how late after its update_time a row may still commit upstream (default 5m)")
+	f.Int("partitions", 0, "partitions of topics the bridge creates (default 6)")
+	f.Int("replication", 0, "replication factor of topics the bridge creates (default 1)")
+	return cmd
+}
+
+func (c *cli) seedCommand() *cobra.Command {
+	var opts pipeline.SeedOptions
+	cmd := &cobra.Command{
+		Use:   "seed",
+		Short: "Fill the reference upstream with synthetic national data (deterministic per --seed)",
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, log, err := c.load(cmd, pipeline.Needs{Upstream: true})
+			if err != nil {
+				return err
+			}
+			opts.Change.Seed = opts.Generate.Seed
+			opts.Changes = opts.Changes || opts.Skip
+			return pipeline.Seed(cmd.Context(), cfg, log, opts)
+		},
+	}
+	f := cmd.Flags()
+	f.IntVar(&opts.Generate.Registrations, "registrations", 20000, "national registrations to create, each with its family")
+	f.Float64Var(&opts.Generate.WuhanShare, "wuhan-share", 0.04, "share of registrations handled in Wuhan")
+	f.Int64Var(&opts.Generate.Seed, "seed", 1, "random seed; the same seed gives the same data")
+	f.IntVar(&opts.Generate.Days, "days", 30, "spread registrations over this many days")
+	f.BoolVar(&opts.Changes, "changes", false, "then keep changing the data like the live platform")
+	f.BoolVar(&opts.Skip, "changes-only", false, "do not generate; only apply --changes to existing data")
+	f.IntVar(&opts.Change.Rounds, "rounds", 10, "with --changes: rounds of changes (0 = until interrupted)")
+	f.IntVar(&opts.Change.BatchSize, "change-batch", 200, "with --changes: changes per round")
+	f.DurationVar(&opts.Change.Interval, "interval", 0, "with --changes: pause between rounds")
+	return cmd
+}

@@ -1,0 +1,49 @@
+package sort
+
+import (
+	"context"
+	"time"
+
+	"hotline-bridge/events"
+	"hotline-bridge/handlers/jurisdiction"
+)
+
+// Store is the dedicated store plus the bridge's sorting state. Apply runs fn in one transaction: the decision,
+// the store write, the ledger and the distribution events commit together or not at all.
+type Store interface {
+	Apply(ctx context.Context, fn func(Tx) error) error
+}
+
+// Tx is what sorting does inside one store transaction.
+type Tx interface {
+	// Claim records v as the newest version seen of its row and reports whether to process it: false for an
+	// older version or, unless again is set, the same one (a duplicate delivery). It returns what was known.
+	Claim(ctx context.Context, v events.RowVersion, again bool) (Previous, bool, error)
+	// Decided records the verdict of the row's newest version in the ledger.
+	Decided(ctx context.Context, table, id string, decided bool, unit string) error
+
+	SaveOrg(ctx context.Context, org jurisdiction.Org) (moved bool, err error)
+	// Ancestors returns the known organisations on the path from id to the root.
+	Ancestors(ctx context.Context, id string) (map[string]jurisdiction.Org, error)
+	// Descendants returns the ids of every organisation below id.
+	Descendants(ctx context.Context, id string) ([]string, error)
+	// RegistrationUnit is the unit a registration was decided into; known is false until it is decided.
+	RegistrationUnit(ctx context.Context, id string) (unit string, known bool, err error)
+
+	// Put stores a Wuhan row version in unit (newer wins) and emits its distribution events.
+	Put(ctx context.Context, kind events.Kind, v events.RowVersion, row map[string]any, unit string, previousUnit string) error
+	// Remove takes a row that is no longer Wuhan's out of the store, recording the removal and its event.
+	Remove(ctx context.Context, kind events.Kind, v events.RowVersion, previousUnit string) error
+
+	Park(ctx context.Context, v events.RowVersion, waiting jurisdiction.Dependency) error
+	Unpark(ctx context.Context, table, id string, upTo time.Time) error
+	// Parked returns the row versions waiting for a parent.
+	Parked(ctx context.Context, waiting jurisdiction.Dependency) ([]events.RowVersion, error)
+	Quarantine(ctx context.Context, v events.RowVersion, reason string) error
+}
+
+// Upstream re-reads current rows from the national platform, to bring in a family that moved into a unit.
+type Upstream interface {
+	// Referencing returns the current rows of table whose column holds one of ids.
+	Referencing(ctx context.Context, table, column string, ids []string) ([]events.RowVersion, error)
+}

@@ -1,0 +1,44 @@
+package sort
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"hotline-bridge/events"
+)
+
+// ParkedRows is the parking lot seen from outside a sorting transaction.
+type ParkedRows interface {
+	// Decidable returns parked rows whose parent has arrived: normally they are decided when it does, but a
+	// parent committed concurrently with its child, or a crash, can leave them behind.
+	Decidable(ctx context.Context, limit int) ([]events.RowVersion, error)
+	// ExpireOrphans quarantines rows parked longer than maxWait, with the reason, and returns how many.
+	ExpireOrphans(ctx context.Context, maxWait time.Duration) (int, error)
+}
+
+// Sweep decides what parking can release and quarantines orphans past maxWait. It reports how many rows it
+// released, so that a caller waiting for idle knows whether more work appeared.
+func (s *Sorter) Sweep(ctx context.Context, parked ParkedRows, maxWait time.Duration) (released, expired int, err error) {
+	rows, err := parked.Decidable(ctx, 1000)
+	if err != nil {
+		return 0, 0, fmt.Errorf("find decidable parked rows: %w", err)
+	}
+	for _, v := range rows {
+		if err := s.resort(ctx, v); err != nil {
+			return released, 0, err
+		}
+		released++
+	}
+	expired, err = parked.ExpireOrphans(ctx, maxWait)
+	return released, expired, err
+}
+
+// resort decides a version already seen once more; a bad row found now is quarantined in the same transaction.
+func (s *Sorter) resort(ctx context.Context, v events.RowVersion) error {
+	return s.store.Apply(ctx, func(tx Tx) error {
+		w := &worklist{sorter: s, tx: tx, carried: true}
+		w.push(v, true)
+		return w.run(ctx)
+	})
+}

@@ -1,0 +1,132 @@
+package sort
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"hotline-bridge/events"
+	"hotline-bridge/handlers/jurisdiction"
+)
+
+// item is a row version to decide. again marks a re-decision of a version already seen: its parent moved or
+// arrived, so the same version may now belong elsewhere.
+type item struct {
+	v     events.RowVersion
+	again bool
+}
+
+// worklist decides rows inside one transaction until nothing more is carried along.
+type worklist struct {
+	sorter  *Sorter
+	tx      Tx
+	queue   []item
+	carried bool // every item is carried along: none is the event the router is handling
+}
+
+func (w *worklist) push(v events.RowVersion, again bool) { w.queue = append(w.queue, item{v: v, again: again}) }
+
+func (w *worklist) run(ctx context.Context) error {
+	for first := !w.carried; len(w.queue) > 0; first = false {
+		it := w.queue[0]
+		w.queue = w.queue[1:]
+		err := asBadRow(it.v, w.decide(ctx, it))
+		var bad *BadRowError
+		if errors.As(err, &bad) && !first {
+			// A row carried along is quarantined here; the one the event was about goes to the poison queue.
+			err = w.tx.Quarantine(ctx, it.v, bad.Reason)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (w *worklist) decide(ctx context.Context, it item) error {
+	kind, _ := events.KindByTable(it.v.Table)
+	row, err := decodeRow(it.v)
+	if err != nil {
+		return err
+	}
+	prev, fresh, err := w.tx.Claim(ctx, it.v, it.again)
+	if err != nil || !fresh {
+		return err
+	}
+	moved, err := w.saveTree(ctx, kind, row)
+	if err != nil {
+		return err
+	}
+	verdict, err := w.verdict(ctx, kind, row)
+	if err != nil {
+		return err
+	}
+	if err := w.tx.Decided(ctx, kind.Table, it.v.ID, verdict.Decided(), storeUnit(verdict)); err != nil {
+		return err
+	}
+	if err := w.apply(ctx, kind, it.v, row, verdict, prev); err != nil {
+		return err
+	}
+	return w.carryAlong(ctx, kind, it.v.ID, verdict, prev, moved)
+}
+
+// apply makes the store reflect the verdict.
+func (w *worklist) apply(ctx context.Context, kind events.Kind, v events.RowVersion, row jurisdiction.Row, verdict jurisdiction.Verdict, prev Previous) error {
+	if !verdict.Decided() {
+		return w.tx.Park(ctx, v, *verdict.Waiting)
+	}
+	if err := w.tx.Unpark(ctx, v.Table, v.ID, v.UpdateTime); err != nil {
+		return err
+	}
+	unit := storeUnit(verdict)
+	if prev.SameVersion && prev.Unit == unit {
+		return nil // re-decided to where it already is
+	}
+	if unit != "" {
+		return w.tx.Put(ctx, kind, v, row, unit, prev.Unit)
+	}
+	if prev.Unit != "" {
+		return w.tx.Remove(ctx, kind, v, prev.Unit)
+	}
+	return nil
+}
+
+// storeUnit is the unit_code a verdict stores under; "" when the row is not Wuhan's.
+func storeUnit(v jurisdiction.Verdict) string {
+	if v.Broadcast {
+		return events.BroadcastUnit
+	}
+	return v.Unit
+}
+
+// saveTree keeps the national organisation tree current; moved reports a parent or division change.
+func (w *worklist) saveTree(ctx context.Context, kind events.Kind, row jurisdiction.Row) (bool, error) {
+	if kind.Table != events.Organization {
+		return false, nil
+	}
+	return w.tx.SaveOrg(ctx, jurisdiction.Org{ID: text(row, "id"), ParentID: text(row, "parent_id"), DivisionCode: text(row, "division_code")})
+}
+
+func (w *worklist) verdict(ctx context.Context, kind events.Kind, row jurisdiction.Row) (jurisdiction.Verdict, error) {
+	look := &lookups{ctx: ctx, tx: w.tx, orgs: map[string]jurisdiction.Org{}}
+	verdict, err := w.sorter.units.Decide(kind, row, look, look)
+	if look.err != nil {
+		return verdict, look.err
+	}
+	return verdict, err
+}
+
+func text(row jurisdiction.Row, col string) string {
+	s, _ := row[col].(string)
+	return s
+}
+
+// Previous is what the ledger knew of a row before this version.
+type Previous struct {
+	Decided     bool   // a version of the row was decided before
+	Unit        string // the unit_code it was stored under; "" when not in the store
+	SameVersion bool   // the version now being decided is the one decided before
+}
+
+// String is for error messages.
+func (p Previous) String() string { return fmt.Sprintf("decided=%t unit=%q", p.Decided, p.Unit) }

@@ -1,0 +1,76 @@
+package kafka
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/IBM/sarama"
+	"github.com/ThreeDotsLabs/watermill"
+	wmkafka "github.com/ThreeDotsLabs/watermill-kafka/v3/pkg/kafka"
+)
+
+// NewSubscriber is a Watermill subscriber in consumer group group, starting from the oldest offset when the group
+// is new so that nothing captured before the first start is skipped.
+func NewSubscriber(cfg Config, group string, logger watermill.LoggerAdapter) (*wmkafka.Subscriber, error) {
+	sc, err := cfg.Sarama()
+	if err != nil {
+		return nil, err
+	}
+	sc.Consumer.Return.Errors = true
+	sc.Consumer.Offsets.Initial = sarama.OffsetOldest
+	sc.Consumer.Offsets.AutoCommit.Interval = 200 * time.Millisecond
+	sub, err := wmkafka.NewSubscriber(wmkafka.SubscriberConfig{
+		Brokers:               cfg.Brokers,
+		Unmarshaler:           wmkafka.DefaultMarshaler{},
+		OverwriteSaramaConfig: sc,
+		ConsumerGroup:         group,
+		NackResendSleep:       500 * time.Millisecond,
+		ReconnectRetrySleep:   time.Second,
+	}, logger)
+	if err != nil {
+		return nil, fmt.Errorf("subscribe as %s to %v: %w", group, cfg.Brokers, err)
+	}
+	return sub, nil
+}
+
+// Lag is how many records of topics the consumer group has not committed yet.
+func Lag(cfg Config, group string, topics []string) (int64, error) {
+	sc, err := cfg.Sarama()
+	if err != nil {
+		return 0, err
+	}
+	client, err := sarama.NewClient(cfg.Brokers, sc)
+	if err != nil {
+		return 0, fmt.Errorf("connect to %v: %w", cfg.Brokers, err)
+	}
+	defer client.Close()
+	admin, err := sarama.NewClusterAdminFromClient(client)
+	if err != nil {
+		return 0, err
+	}
+	partitions := map[string][]int32{}
+	for _, t := range topics {
+		if partitions[t], err = client.Partitions(t); err != nil {
+			return 0, fmt.Errorf("partitions of %s: %w", t, err)
+		}
+	}
+	committed, err := admin.ListConsumerGroupOffsets(group, partitions)
+	if err != nil {
+		return 0, fmt.Errorf("offsets of group %s: %w", group, err)
+	}
+	var lag int64
+	for topic, parts := range partitions {
+		for _, p := range parts {
+			end, err := client.GetOffset(topic, p, sarama.OffsetNewest)
+			if err != nil {
+				return 0, fmt.Errorf("end offset of %s/%d: %w", topic, p, err)
+			}
+			done := int64(0)
+			if b := committed.GetBlock(topic, p); b != nil && b.Offset > 0 {
+				done = b.Offset
+			}
+			lag += end - done
+		}
+	}
+	return lag, nil
+}

@@ -1,0 +1,128 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"hotline-bridge/events"
+	"hotline-bridge/handlers/sort"
+)
+
+// Store is Wuhan's dedicated store (one table per kind in its schema) together with the sorter's ledger, the
+// organisation tree, parked rows, quarantine and the distribution outbox, all in one database so that one
+// transaction covers a decision and everything it writes.
+type Store struct {
+	db     *pgxpool.Pool
+	schema string
+	tables map[string]tableSQL
+}
+
+var _ sort.Store = (*Store)(nil)
+
+// NewStore prepares statements for the dedicated store in schema; EnsureStore must have created it.
+func NewStore(ctx context.Context, db *pgxpool.Pool, schema string) (*Store, error) {
+	s := &Store{db: db, schema: schema, tables: map[string]tableSQL{}}
+	for _, k := range events.Catalogue {
+		t, err := prepareTable(ctx, db, schema, k.Table)
+		if err != nil {
+			return nil, err
+		}
+		s.tables[k.Table] = t
+	}
+	return s, nil
+}
+
+// Apply runs fn in one transaction.
+func (s *Store) Apply(ctx context.Context, fn func(sort.Tx) error) error {
+	return pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error { return fn(&storeTx{store: s, tx: tx}) })
+}
+
+type storeTx struct {
+	store *Store
+	tx    pgx.Tx
+}
+
+// Claim implements the newer-wins gate on the ledger, locking the row's ledger entry for the transaction.
+func (t *storeTx) Claim(ctx context.Context, v events.RowVersion, again bool) (sort.Previous, bool, error) {
+	digest := v.EventID()
+	var prev sort.Previous
+	var at time.Time
+	var oldDigest string
+	var unit *string
+	err := t.tx.QueryRow(ctx, `SELECT update_time, digest, decided, unit_code FROM bridge.row_state
+		WHERE table_name = $1 AND id = $2 FOR UPDATE`, v.Table, v.ID).Scan(&at, &oldDigest, &prev.Decided, &unit)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return prev, true, t.saveVersion(ctx, v, digest)
+	}
+	if err != nil {
+		return prev, false, fmt.Errorf("read ledger of %s %s: %w", v.Table, v.ID, err)
+	}
+	prev.Unit = deref(unit)
+	prev.SameVersion = at.Equal(v.UpdateTime) && oldDigest == digest
+	newer := v.UpdateTime.After(at) || (at.Equal(v.UpdateTime) && digest > oldDigest)
+	if prev.SameVersion {
+		return prev, again, nil
+	}
+	if !newer {
+		return prev, false, nil
+	}
+	return prev, true, t.saveVersion(ctx, v, digest)
+}
+
+func (t *storeTx) saveVersion(ctx context.Context, v events.RowVersion, digest string) error {
+	_, err := t.tx.Exec(ctx, `INSERT INTO bridge.row_state (table_name, id, update_time, digest) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (table_name, id) DO UPDATE SET update_time = excluded.update_time, digest = excluded.digest`,
+		v.Table, v.ID, v.UpdateTime, digest)
+	if err != nil {
+		return fmt.Errorf("record version of %s %s: %w", v.Table, v.ID, err)
+	}
+	return nil
+}
+
+// Decided records the verdict; a parked row is not decided, and is in no unit.
+func (t *storeTx) Decided(ctx context.Context, table, id string, decided bool, unit string) error {
+	var unitCode *string
+	if unit != "" {
+		unitCode = &unit
+	}
+	_, err := t.tx.Exec(ctx, `UPDATE bridge.row_state SET decided = $3, unit_code = $4 WHERE table_name = $1 AND id = $2`,
+		table, id, decided, unitCode)
+	if err != nil {
+		return fmt.Errorf("record verdict of %s %s: %w", table, id, err)
+	}
+	return nil
+}
+
+// RegistrationUnit answers from the ledger: known once the registration was decided.
+func (t *storeTx) RegistrationUnit(ctx context.Context, id string) (string, bool, error) {
+	var decided bool
+	var unit *string
+	err := t.tx.QueryRow(ctx, `SELECT decided, unit_code FROM bridge.row_state WHERE table_name = 'registration' AND id = $1`, id).
+		Scan(&decided, &unit)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, fmt.Errorf("read unit of registration %s: %w", id, err)
+	}
+	return deref(unit), decided, nil
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+// isDataError reports a value the column types refuse (class 22) or a constraint it breaks (class 23).
+func isDataError(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && (pgErr.Code[:2] == "22" || pgErr.Code[:2] == "23")
+}

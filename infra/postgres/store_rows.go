@@ -1,0 +1,130 @@
+package postgres
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"hotline-bridge/events"
+	"hotline-bridge/handlers/sort"
+)
+
+// tableSQL holds one dedicated-store table's statements, built once from its actual columns.
+type tableSQL struct {
+	upsert string
+	remove string
+}
+
+func prepareTable(ctx context.Context, db *pgxpool.Pool, schema, table string) (tableSQL, error) {
+	rows, err := db.Query(ctx, `SELECT column_name FROM information_schema.columns
+		WHERE table_schema = $1 AND table_name = $2 ORDER BY ordinal_position`, schema, table)
+	if err != nil {
+		return tableSQL{}, fmt.Errorf("read columns of %s.%s: %w", schema, table, err)
+	}
+	cols, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil || len(cols) == 0 {
+		return tableSQL{}, fmt.Errorf("dedicated store table %s.%s is missing (run bridge migrate): %v", schema, table, err)
+	}
+	name := pgx.Identifier{schema, table}.Sanitize()
+	quoted, sets := make([]string, len(cols)), make([]string, 0, len(cols))
+	for i, c := range cols {
+		quoted[i] = pgx.Identifier{c}.Sanitize()
+		if c != "id" {
+			sets = append(sets, fmt.Sprintf("%s = excluded.%s", quoted[i], quoted[i]))
+		}
+	}
+	list := strings.Join(quoted, ", ")
+	// jsonb_populate_record maps the captured JSON onto the table's typed columns by name; a value the type
+	// refuses raises a data error, which becomes a quarantine reason.
+	return tableSQL{
+		upsert: fmt.Sprintf(`INSERT INTO %[1]s AS t (%[2]s) SELECT %[2]s FROM jsonb_populate_record(null::%[1]s, $1::jsonb || jsonb_build_object('unit_code', $2::text))
+			ON CONFLICT (id) DO UPDATE SET %[3]s WHERE t.update_time <= excluded.update_time`, name, list, strings.Join(sets, ", ")),
+		remove: fmt.Sprintf(`DELETE FROM %s WHERE id = $1`, name),
+	}, nil
+}
+
+// Put stores the version in unit; a move between units also tells the old unit the row left.
+func (t *storeTx) Put(ctx context.Context, kind events.Kind, v events.RowVersion, row map[string]any, unit, previousUnit string) error {
+	if err := t.upsert(ctx, kind, v, unit); err != nil {
+		return err
+	}
+	if previousUnit != "" && previousUnit != unit {
+		if err := t.recordRemoval(ctx, kind, v, row, previousUnit); err != nil {
+			return err
+		}
+	}
+	eventType := events.EventUpserted
+	if deleted, _ := row["is_deleted"].(bool); deleted {
+		eventType = events.EventDeleted
+	}
+	return t.emit(ctx, kind, v, row, unit, eventType, string(v.Payload))
+}
+
+// upsert writes in a savepoint, so that a value the store refuses quarantines this row and not the transaction.
+func (t *storeTx) upsert(ctx context.Context, kind events.Kind, v events.RowVersion, unit string) error {
+	sp, err := t.tx.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	if _, err := sp.Exec(ctx, t.store.tables[kind.Table].upsert, v.Payload, unit); err != nil {
+		_ = sp.Rollback(ctx)
+		if isDataError(err) {
+			return fmt.Errorf("%s: %w", err.Error(), sort.ErrUnstorable)
+		}
+		return fmt.Errorf("store %s %s: %w", kind.Table, v.ID, err)
+	}
+	return sp.Commit(ctx)
+}
+
+// Remove takes the row out of the dedicated store; the removal itself is kept in bridge.removal.
+func (t *storeTx) Remove(ctx context.Context, kind events.Kind, v events.RowVersion, previousUnit string) error {
+	if _, err := t.tx.Exec(ctx, t.store.tables[kind.Table].remove, v.ID); err != nil {
+		return fmt.Errorf("remove %s %s: %w", kind.Table, v.ID, err)
+	}
+	var row map[string]any
+	_ = json.Unmarshal(v.Payload, &row)
+	return t.recordRemoval(ctx, kind, v, row, previousUnit)
+}
+
+func (t *storeTx) recordRemoval(ctx context.Context, kind events.Kind, v events.RowVersion, row map[string]any, unit string) error {
+	if _, err := t.tx.Exec(ctx, `INSERT INTO bridge.removal (table_name, row_id, unit_code, update_time) VALUES ($1, $2, $3, $4)`,
+		kind.Table, v.ID, unit, v.UpdateTime); err != nil {
+		return fmt.Errorf("record removal of %s %s from %s: %w", kind.Table, v.ID, unit, err)
+	}
+	payload, _ := json.Marshal(map[string]string{"id": v.ID, "unit_code": unit})
+	return t.emit(ctx, kind, v, row, unit, events.EventRemoved, string(payload))
+}
+
+// emit writes a distribution event to the outbox in this transaction.
+func (t *storeTx) emit(ctx context.Context, kind events.Kind, v events.RowVersion, row map[string]any, unit, eventType, payload string) error {
+	_, err := t.tx.Exec(ctx, `INSERT INTO bridge.outbox (event_id, unit_code, event_type, table_name, row_id, record_key, row_time, payload)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+		distributionID(v, unit, eventType), unit, kind.Table+"."+eventType, kind.Table, v.ID, recordKey(kind, v.ID, row), v.UpdateTime, payload)
+	if err != nil {
+		return fmt.Errorf("write %s event of %s %s to the outbox: %w", eventType, kind.Table, v.ID, err)
+	}
+	return nil
+}
+
+// distributionID is the same whenever the same change of the same row version reaches the same unit, so
+// district consumers can dedupe on it.
+func distributionID(v events.RowVersion, unit, eventType string) string {
+	sum := sha256.Sum256([]byte(v.EventID() + "\x00" + unit + "\x00" + eventType))
+	return hex.EncodeToString(sum[:16])
+}
+
+// recordKey keeps one work order's events in one partition: its family is keyed by the registration id.
+func recordKey(kind events.Kind, id string, row map[string]any) string {
+	if kind.RegistrationColumn != "" {
+		if reg, _ := row[kind.RegistrationColumn].(string); reg != "" {
+			return reg
+		}
+	}
+	return id
+}

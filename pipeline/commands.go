@@ -1,0 +1,68 @@
+package pipeline
+
+import (
+	"context"
+	"io"
+	"log/slog"
+
+	"hotline-bridge/infra/postgres"
+	"hotline-bridge/infra/seed"
+)
+
+// NewLogger writes human-readable structured logs. Nothing logged by the bridge carries row content, so personal
+// data cannot leak through it.
+func NewLogger(w io.Writer, level string) *slog.Logger {
+	var l slog.Level
+	_ = l.UnmarshalText([]byte(level))
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l}))
+}
+
+// Migrate applies the bridge's own schema, or with upstream the reference national tables.
+func Migrate(ctx context.Context, cfg Config, log *slog.Logger, upstream bool) error {
+	url, what := cfg.StoreURL, "store database"
+	if upstream {
+		url, what = cfg.UpstreamURL, "upstream database"
+	}
+	db, err := openDatabase(ctx, log, what, url)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if upstream {
+		return postgres.MigrateUpstream(ctx, db)
+	}
+	return postgres.Migrate(ctx, db, log)
+}
+
+// SeedOptions says what bridge seed generates.
+type SeedOptions struct {
+	Generate seed.Options
+	Changes  bool // keep changing the data like the live platform after generating (or instead, with Skip)
+	Change   seed.ChangeOptions
+	Skip     bool // only change, do not generate
+}
+
+// Seed fills the reference upstream with synthetic national data and optionally keeps changing it.
+func Seed(ctx context.Context, cfg Config, log *slog.Logger, opts SeedOptions) error {
+	db, err := openDatabase(ctx, log, "upstream database", cfg.UpstreamURL)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if err := postgres.MigrateUpstream(ctx, db); err != nil {
+		return err
+	}
+	if !opts.Skip {
+		stats, err := seed.Generate(ctx, db, opts.Generate)
+		if err != nil {
+			return err
+		}
+		log.Info("seeded national upstream", "rows", stats.String())
+	}
+	if !opts.Changes {
+		return nil
+	}
+	stats, err := seed.Change(ctx, db, opts.Change)
+	log.Info("changed national upstream", "rows", stats.String())
+	return err
+}

@@ -1,0 +1,68 @@
+package pipeline
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"hotline-bridge/infra/kafka"
+	"hotline-bridge/infra/postgres"
+)
+
+// retryStartup calls connect until it succeeds or ctx ends, reporting each failure with the address (never a
+// secret): a database or broker that is still starting, or briefly down, must not crash the bridge.
+func retryStartup(ctx context.Context, log *slog.Logger, what, addr string, connect func() error) error {
+	backoff := 500 * time.Millisecond
+	for {
+		err := connect()
+		if err == nil {
+			return nil
+		}
+		log.Warn("cannot reach "+what+"; retrying", "address", addr, "retry_in", backoff, "error", err)
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%s at %s: %w (gave up: %w)", what, addr, err, ctx.Err())
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, 15*time.Second)
+	}
+}
+
+// openDatabase opens a pool and waits until the database answers.
+func openDatabase(ctx context.Context, log *slog.Logger, what, url string) (*pgxpool.Pool, error) {
+	pool, err := postgres.Open(ctx, url)
+	if err != nil {
+		return nil, err
+	}
+	if err := retryStartup(ctx, log, what, postgres.Redact(url), func() error { return pool.Ping(ctx) }); err != nil {
+		pool.Close()
+		return nil, err
+	}
+	return pool, nil
+}
+
+// openPublisher connects the batching producer, waiting for the broker if it is not up yet.
+func openPublisher(ctx context.Context, log *slog.Logger, cfg kafka.Config) (*kafka.Publisher, error) {
+	var pub *kafka.Publisher
+	err := retryStartup(ctx, log, "kafka", fmt.Sprint(cfg.Brokers), func() (err error) {
+		pub, err = kafka.NewPublisher(cfg)
+		return err
+	})
+	return pub, err
+}
+
+func (c Config) kafka() kafka.Config {
+	return kafka.Config{
+		Brokers: c.KafkaBrokers, Version: c.KafkaVersion, ClientID: "hotline-bridge",
+		Partitions: int32(c.Partitions), Replication: int16(c.Replication),
+	}
+}
+
+func ensureTopics(ctx context.Context, log *slog.Logger, cfg Config, topics []string) error {
+	return retryStartup(ctx, log, "kafka", fmt.Sprint(cfg.KafkaBrokers), func() error {
+		return kafka.EnsureTopics(cfg.kafka(), topics)
+	})
+}

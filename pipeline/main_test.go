@@ -1,0 +1,9 @@
+package pipeline_test
+
+import (
+	"testing"
+
+	"hotline-bridge/infra/testenv"
+)
+
+func TestMain(m *testing.M) { testenv.Main(m) }

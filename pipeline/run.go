@@ -1,0 +1,157 @@
+package pipeline
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"hotline-bridge/handlers/sort"
+	"hotline-bridge/infra/kafka"
+	"hotline-bridge/infra/postgres"
+)
+
+// bridge is everything a running bridge holds open.
+type bridge struct {
+	cfg       Config
+	log       *slog.Logger
+	store     *pgxpool.Pool
+	upstream  *pgxpool.Pool
+	pub       *kafka.Publisher
+	dedicated *postgres.Store
+	sorter    *sort.Sorter
+}
+
+// Run starts the bridge and runs until ctx ends, or, with untilIdle, until everything is caught up: every kind
+// captured, every captured event sorted, nothing parked that could be decided.
+func Run(ctx context.Context, cfg Config, log *slog.Logger, untilIdle bool) error {
+	b, err := open(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer b.close()
+	router, err := newSortRouter(cfg, log, b.sorter, b.dedicated, b.pub)
+	if err != nil {
+		return err
+	}
+	runCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	routerDone := make(chan error, 1)
+	go func() { routerDone <- router.Run(runCtx) }()
+	select {
+	case <-router.Running():
+	case err := <-routerDone:
+		return fmt.Errorf("sort router: %w", err)
+	}
+	go sweepParked(runCtx, log, b.sorter, b.dedicated, 2*time.Second, cfg.OrphanAfter)
+	err = b.runCapture(runCtx, untilIdle)
+	if err == nil && untilIdle {
+		err = b.waitSorted(runCtx)
+	}
+	stop()
+	closeRouter(router, log)
+	<-routerDone
+	return err
+}
+
+func open(ctx context.Context, cfg Config, log *slog.Logger) (_ *bridge, err error) {
+	b := &bridge{cfg: cfg, log: log}
+	defer func() {
+		if err != nil {
+			b.close()
+		}
+	}()
+	if b.store, err = openDatabase(ctx, log, "store database", cfg.StoreURL); err != nil {
+		return nil, err
+	}
+	if err = postgres.Migrate(ctx, b.store, log); err != nil {
+		return nil, err
+	}
+	if err = postgres.EnsureStore(ctx, b.store, cfg.StoreSchema); err != nil {
+		return nil, err
+	}
+	if b.dedicated, err = postgres.NewStore(ctx, b.store, cfg.StoreSchema); err != nil {
+		return nil, err
+	}
+	if b.upstream, err = openDatabase(ctx, log, "upstream database", cfg.UpstreamURL); err != nil {
+		return nil, err
+	}
+	if b.pub, err = openPublisher(ctx, log, cfg.kafka()); err != nil {
+		return nil, err
+	}
+	topics := append(cfg.captureTopics(), QuarantineTopic(cfg.TopicPrefix))
+	if err = ensureTopics(ctx, log, cfg, topics); err != nil {
+		return nil, err
+	}
+	units, err := cfg.units()
+	if err != nil {
+		return nil, err
+	}
+	b.sorter = sort.NewSorter(units, b.dedicated, postgres.NewUpstreamSource(b.upstream))
+	return b, nil
+}
+
+func (b *bridge) close() {
+	if b.pub != nil {
+		_ = b.pub.Close()
+	}
+	for _, db := range []*pgxpool.Pool{b.upstream, b.store} {
+		if db != nil {
+			db.Close()
+		}
+	}
+}
+
+func (b *bridge) runCapture(ctx context.Context, untilIdle bool) error {
+	runner := newCaptureRunner(b.cfg, b.log, b.upstream, b.store, b.pub)
+	if err := runner.Run(ctx, untilIdle); err != nil {
+		return err
+	}
+	b.log.Info("capture caught up")
+	return nil
+}
+
+// waitSorted returns once the sort and quarantine groups have consumed everything and parking holds nothing
+// decidable, twice in a row (offsets are committed asynchronously).
+func (b *bridge) waitSorted(ctx context.Context) error {
+	calm := 0
+	for calm < 2 {
+		idle, err := b.sortIdle(ctx)
+		if err != nil {
+			b.log.Warn("checking whether sorting is idle failed; retrying", "error", err)
+		}
+		if idle {
+			calm++
+		} else {
+			calm = 0
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+	b.log.Info("sorting caught up")
+	return nil
+}
+
+func (b *bridge) sortIdle(ctx context.Context) (bool, error) {
+	lag, err := kafka.Lag(b.cfg.kafka(), SortGroup, b.cfg.captureTopics())
+	if err != nil || lag > 0 {
+		return false, err
+	}
+	if lag, err = kafka.Lag(b.cfg.kafka(), QuarantineGroup, []string{QuarantineTopic(b.cfg.TopicPrefix)}); err != nil || lag > 0 {
+		return false, err
+	}
+	released, _, err := b.sorter.Sweep(ctx, b.dedicated, b.cfg.OrphanAfter)
+	return released == 0, err
+}
+
+func closeRouter(router *message.Router, log *slog.Logger) {
+	if err := router.Close(); err != nil {
+		log.Warn("sort router did not close cleanly", "error", err)
+	}
+}

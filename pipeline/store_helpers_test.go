@@ -1,0 +1,53 @@
+package pipeline_test
+
+import (
+	"context"
+	"errors"
+	"net/url"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"hotline-bridge/infra/postgres"
+)
+
+type storeDB struct{ db *pgxpool.Pool }
+
+func storeQuerier(t *testing.T, e *bridgeEnv) storeDB {
+	t.Helper()
+	db, err := postgres.Open(context.Background(), e.cfg.StoreURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(db.Close)
+	return storeDB{db: db}
+}
+
+// watermark is the row id of a table's durable capture position, "" before the first one is saved.
+func (s storeDB) watermark(t *testing.T, table string) string {
+	t.Helper()
+	var id string
+	err := s.db.QueryRow(context.Background(), `SELECT row_id FROM bridge.capture_watermark WHERE table_name = $1`, table).Scan(&id)
+	if errors.Is(err, pgx.ErrNoRows) || isUndefinedTable(err) {
+		return ""
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+func isUndefinedTable(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && (pgErr.Code == "42P01" || pgErr.Code == "3F000")
+}
+
+func hostPort(t *testing.T, raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u.Host
+}
