@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -126,5 +127,19 @@ func TestResolveLibsIsCached(t *testing.T) {
 	again, err := localkafka.ResolveLibs(ctx, localkafka.Options{})
 	if err != nil || again != libs {
 		t.Errorf("second ResolveLibs = %q, %v; want %q from the cache", again, err, libs)
+	}
+}
+
+func TestStartReportsBrokerLog(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	_, err := localkafka.Start(ctx, localkafka.Options{Properties: map[string]string{"num.partitions": "many"}})
+	if err == nil {
+		t.Fatal("Start with num.partitions=many succeeded")
+	}
+	// Kafka validates the configuration while formatting, so the log is the
+	// format step's; what matters is that the cause reaches the caller.
+	if msg := err.Error(); !strings.Contains(msg, "log tail") || !strings.Contains(msg, "Invalid value many for configuration num.partitions") {
+		t.Errorf("error does not carry the log tail naming the bad setting: %v", err)
 	}
 }
