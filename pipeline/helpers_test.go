@@ -88,6 +88,7 @@ type captured struct {
 	RowID      string
 	UpdateTime time.Time
 	Row        map[string]any
+	Payload    []byte
 }
 
 // readCaptureTopic reads a capture topic from the beginning to its current end.
@@ -129,7 +130,7 @@ func readCaptureTopic(t *testing.T, brokers []string, prefix, table string) []ca
 }
 
 func decodeCaptured(t *testing.T, r *kgo.Record) captured {
-	c := captured{Row: map[string]any{}}
+	c := captured{Row: map[string]any{}, Payload: r.Value}
 	for _, h := range r.Headers {
 		switch h.Key {
 		case "_watermill_message_uuid":

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"hotline-bridge/events"
 	"hotline-bridge/infra/seed"
 	"hotline-bridge/infra/testenv"
 )
@@ -19,6 +20,11 @@ func TestSortSeededNationalDataMatchesTheRulesComputedInSQL(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.runUntilIdle(t)
+	captured := 0
+	for _, k := range events.Catalogue {
+		captured += assertCurrentVersionsCaptured(t, e, k.Table)
+	}
+	t.Logf("every one of %d upstream rows is on its capture topic at its current version", captured)
 	n := assertStoreMatchesRules(t, e)
 	// The platform keeps changing: transfers in and out of Wuhan, moved stations, deletes.
 	if _, err := seed.Change(ctx, e.upstream, seed.ChangeOptions{Seed: 8, Rounds: 5, BatchSize: 50, Interval: -1}); err != nil {

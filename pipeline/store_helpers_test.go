@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/url"
+	"strings"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
@@ -50,4 +51,31 @@ func hostPort(t *testing.T, raw string) string {
 		t.Fatal(err)
 	}
 	return u.Host
+}
+
+func (s storeDB) count(t *testing.T, sql string) int {
+	t.Helper()
+	var n int
+	if err := s.db.QueryRow(context.Background(), sql).Scan(&n); err != nil {
+		t.Fatalf("%s: %v", sql, err)
+	}
+	return n
+}
+
+// assertUnits checks rows' units in the dedicated store; "" means the row must not be there.
+func (s storeDB) assertUnits(t *testing.T, want map[string]string) {
+	t.Helper()
+	for key, unit := range want {
+		table, id, _ := strings.Cut(key, " ")
+		var got string
+		err := s.db.QueryRow(context.Background(), `SELECT unit_code FROM wuhan.`+table+` WHERE id = $1`, id).Scan(&got)
+		if errors.Is(err, pgx.ErrNoRows) {
+			got = ""
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		if got != unit {
+			t.Errorf("%s: unit %q, want %q", key, got, unit)
+		}
+	}
 }

@@ -1,0 +1,178 @@
+package distribute
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"hotline-bridge/events"
+)
+
+// Config tunes a Forwarder.
+type Config struct {
+	BatchSize  int           // events per claim, send and mark; default 1000, one sarama SendMessages call
+	MinBackoff time.Duration // pause after the first failure in a row; default 200ms
+	MaxBackoff time.Duration // longest pause while the broker or the database stays down; default 5s
+}
+
+func (c *Config) setDefaults() {
+	if c.BatchSize == 0 {
+		c.BatchSize = 1000
+	}
+	if c.MinBackoff == 0 {
+		c.MinBackoff = 200 * time.Millisecond
+	}
+	if c.MaxBackoff == 0 {
+		c.MaxBackoff = 5 * time.Second
+	}
+}
+
+// Validate reports every problem at once.
+func (c Config) Validate() error {
+	var errs []error
+	if c.BatchSize < 1 {
+		errs = append(errs, fmt.Errorf("batch size must be at least 1, got %d", c.BatchSize))
+	}
+	if c.MinBackoff < 0 || c.MaxBackoff < c.MinBackoff {
+		errs = append(errs, fmt.Errorf("backoff must satisfy 0 <= min <= max, got %s and %s", c.MinBackoff, c.MaxBackoff))
+	}
+	return errors.Join(errs...)
+}
+
+// Forwarder moves committed outbox events to Kafka and marks them published. Nothing is marked that the broker
+// did not acknowledge, so a failure anywhere only means the batch is sent again with the same ce_ids.
+type Forwarder struct {
+	cfg    Config
+	outbox Outbox
+	sender Sender
+	log    *slog.Logger
+}
+
+// NewForwarder checks cfg after filling in its defaults.
+func NewForwarder(cfg Config, outbox Outbox, sender Sender, log *slog.Logger) (*Forwarder, error) {
+	cfg.setDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("forwarder config: %w", err)
+	}
+	return &Forwarder{cfg: cfg, outbox: outbox, sender: sender, log: log}, nil
+}
+
+// Forward moves one batch: the oldest pending events are claimed, sent and marked in one outbox transaction.
+// It returns how many it published, 0 when nothing was pending.
+func (f *Forwarder) Forward(ctx context.Context) (int, error) {
+	forwarded := 0
+	err := f.outbox.Apply(ctx, func(tx OutboxTx) error {
+		batch, err := tx.Pending(ctx, f.cfg.BatchSize)
+		if err != nil || len(batch) == 0 {
+			return err
+		}
+		published, err := f.sender.Send(ctx, batch)
+		if err != nil {
+			return err
+		}
+		if err := checkAcknowledged(batch, published); err != nil {
+			return err
+		}
+		forwarded = len(batch)
+		return tx.MarkPublished(ctx, published)
+	})
+	if err != nil {
+		return 0, err
+	}
+	return forwarded, nil
+}
+
+// checkAcknowledged guards the marks: a sender that skipped an event must not get it marked as published.
+func checkAcknowledged(batch []events.Distribution, published []Published) error {
+	if len(published) != len(batch) {
+		return fmt.Errorf("sender acknowledged %d of %d events", len(published), len(batch))
+	}
+	for i, p := range published {
+		if p.Seq != batch[i].Seq {
+			return fmt.Errorf("sender acknowledged outbox event %d in place of %d", p.Seq, batch[i].Seq)
+		}
+	}
+	return nil
+}
+
+// Drain forwards until nothing is pending (for --until-idle), retrying failures with backoff. It returns how many
+// events it published, and an error only when ctx ends first.
+func (f *Forwarder) Drain(ctx context.Context) (int, error) {
+	total := 0
+	r := f.retrier()
+	for {
+		n, err := f.Forward(ctx)
+		total += n
+		switch {
+		case err != nil:
+			if err := r.pause(ctx, err); err != nil {
+				return total, err
+			}
+		case n == 0:
+			r.recovered()
+			return total, nil
+		default:
+			r.recovered()
+		}
+	}
+}
+
+// Run forwards until ctx ends. A full batch is followed at once by the next; otherwise it looks again after
+// interval, so a committed change waits at most about interval plus one send.
+func (f *Forwarder) Run(ctx context.Context, interval time.Duration) error {
+	r := f.retrier()
+	for ctx.Err() == nil {
+		n, err := f.Forward(ctx)
+		switch {
+		case err != nil:
+			_ = r.pause(ctx, err)
+		case n < f.cfg.BatchSize:
+			r.recovered()
+			sleep(ctx, interval)
+		default:
+			r.recovered()
+		}
+	}
+	return nil
+}
+
+func (f *Forwarder) retrier() *retrier { return &retrier{cfg: f.cfg, log: f.log} }
+
+// retrier paces and reports consecutive failures. Each failure is logged once, here: the error names the broker or
+// database that failed (the sender and outbox put the address in it) and never carries a payload.
+type retrier struct {
+	cfg      Config
+	log      *slog.Logger
+	failures int
+	backoff  time.Duration
+}
+
+// pause waits before the next attempt; it returns ctx's error once ctx has ended.
+func (r *retrier) pause(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	r.failures++
+	r.backoff = min(max(2*r.backoff, r.cfg.MinBackoff), r.cfg.MaxBackoff)
+	r.log.Warn("forwarding outbox events failed; retrying", "attempt", r.failures, "retry_in", r.backoff, "error", err)
+	sleep(ctx, r.backoff)
+	return ctx.Err()
+}
+
+func (r *retrier) recovered() {
+	if r.failures > 0 {
+		r.log.Info("forwarding outbox events recovered", "failed_attempts", r.failures)
+	}
+	r.failures, r.backoff = 0, 0
+}
+
+func sleep(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
+}
