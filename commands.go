@@ -28,7 +28,7 @@ func newRootCommand() *cobra.Command {
 	f.String("kafka-version", "", "Kafka protocol version (default 4.1.0)")
 	f.String("topic-prefix", "", "prefix of every topic (default wuhan12315)")
 	f.String("log-level", "", "debug, info, warn or error")
-	root.AddCommand(c.migrateCommand(), c.seedCommand(), c.runCommand())
+	root.AddCommand(c.migrateCommand(), c.seedCommand(), c.runCommand(), c.tailCommand(), c.demoCommand())
 	return root
 }
 
@@ -109,5 +109,47 @@ func (c *cli) seedCommand() *cobra.Command {
 	f.IntVar(&opts.Change.Rounds, "rounds", 10, "with --changes: rounds of changes (0 = until interrupted)")
 	f.IntVar(&opts.Change.BatchSize, "change-batch", 200, "with --changes: changes per round")
 	f.DurationVar(&opts.Change.Interval, "interval", 0, "with --changes: pause between rounds")
+	return cmd
+}
+
+func (c *cli) tailCommand() *cobra.Command {
+	var opts pipeline.TailOptions
+	cmd := &cobra.Command{
+		Use:   "tail --unit CODE",
+		Short: "Read a unit's topic as a district consumer would; print its events and optionally write the unit's state",
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, _, err := c.load(cmd, pipeline.Needs{Kafka: true})
+			if err != nil {
+				return err
+			}
+			_, err = pipeline.Tail(cmd.Context(), cfg, cmd.OutOrStdout(), opts)
+			return err
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&opts.Unit, "unit", "", "unit code, e.g. 420106, dhgx, city, or broadcast")
+	f.BoolVar(&opts.FromBeginning, "from-beginning", false, "read the topic from its first event")
+	f.BoolVar(&opts.Follow, "follow", false, "keep reading new events until interrupted")
+	f.StringVar(&opts.StatePath, "state", "", "write the unit's materialised rows as JSON to this file")
+	_ = cmd.MarkFlagRequired("unit")
+	return cmd
+}
+
+func (c *cli) demoCommand() *cobra.Command {
+	var opts pipeline.DemoOptions
+	cmd := &cobra.Command{
+		Use:   "demo",
+		Short: "Run the whole bridge on a throwaway PostgreSQL and an embedded broker, and show what each unit received",
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, _, err := c.load(cmd, pipeline.Needs{})
+			if err != nil {
+				return err
+			}
+			log := pipeline.NewLogger(os.Stderr, "warn")
+			return pipeline.Demo(cmd.Context(), cfg, log, cmd.OutOrStdout(), opts)
+		},
+	}
+	cmd.Flags().IntVar(&opts.Registrations, "registrations", 5000, "national registrations to seed")
+	cmd.Flags().StringVar(&opts.Unit, "unit", "420106", "unit whose first events to show")
 	return cmd
 }

@@ -40,3 +40,28 @@ func EnsureStore(ctx context.Context, db *pgxpool.Pool, schema string) error {
 		return nil
 	})
 }
+
+// UnitCounts is the number of stored rows per unit and table.
+func UnitCounts(ctx context.Context, db *pgxpool.Pool, schema string) (map[string]map[string]int, error) {
+	out := map[string]map[string]int{}
+	for _, k := range events.Catalogue {
+		rows, err := db.Query(ctx, fmt.Sprintf(`SELECT unit_code, count(*) FROM %s GROUP BY unit_code`, pgx.Identifier{schema, k.Table}.Sanitize()))
+		if err != nil {
+			return nil, fmt.Errorf("count %s.%s: %w", schema, k.Table, err)
+		}
+		for rows.Next() {
+			var unit string
+			var n int
+			if err := rows.Scan(&unit, &n); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			if out[unit] == nil {
+				out[unit] = map[string]int{}
+			}
+			out[unit][k.Table] = n
+		}
+		rows.Close()
+	}
+	return out, nil
+}

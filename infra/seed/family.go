@@ -192,9 +192,9 @@ func (g *gen) subjects(f *family) string {
 func (g *gen) objects(f *family) goods {
 	r := g.r
 	item := catalogue[r.IntN(len(catalogue))]
-	n := []int{0, 1, 1, 1, 1, 1, 1, 2, 2, 2}[r.IntN(10)]
+	n := []int{0, 1, 1, 1, 1, 2, 2, 2, 3, 3}[r.IntN(10)]
 	if f.kind == kindEnquiry || f.kind == kindSuggestion {
-		n = []int{0, 0, 0, 1}[r.IntN(4)]
+		n = []int{0, 0, 1, 1, 2}[r.IntN(5)]
 	}
 	for i := range n {
 		if i > 0 {

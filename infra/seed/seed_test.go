@@ -61,7 +61,7 @@ func count(t testing.TB, db *pgxpool.Pool, sql string, args ...any) int {
 	return n
 }
 
-func strings_(t testing.TB, db *pgxpool.Pool, sql string, args ...any) []string {
+func column(t testing.TB, db *pgxpool.Pool, sql string, args ...any) []string {
 	t.Helper()
 	rows, err := db.Query(context.Background(), sql, args...)
 	if err != nil {
@@ -152,7 +152,7 @@ func assertOrgTree(t *testing.T, db *pgxpool.Pool) {
 			t.Errorf("organisation %s: parent %q division %q, want %q %q", w.id, parent, division, w.parent, w.division)
 		}
 	}
-	provinces := strings_(t, db, `SELECT division_code FROM organization WHERE parent_id = 'ORG-SAMR' ORDER BY 1`)
+	provinces := column(t, db, `SELECT division_code FROM organization WHERE parent_id = 'ORG-SAMR' ORDER BY 1`)
 	wantProvinces := "110000 120000 130000 140000 150000 210000 220000 230000 310000 320000 330000 340000 350000 " +
 		"360000 370000 410000 420000 430000 440000 450000 460000 500000 510000 520000 530000 540000 610000 620000 " +
 		"630000 640000 650000"
@@ -163,7 +163,7 @@ func assertOrgTree(t *testing.T, db *pgxpool.Pool) {
 		t.Errorf("ORG-420000 is not named 湖北省市场监督管理局")
 	}
 	// Every Wuhan district and zone bureau has 2–4 stations.
-	bad := strings_(t, db, `SELECT b.id FROM organization b LEFT JOIN organization s ON s.parent_id = b.id AND s.id LIKE '%-S__'
+	bad := column(t, db, `SELECT b.id FROM organization b LEFT JOIN organization s ON s.parent_id = b.id AND s.id LIKE '%-S__'
 		WHERE b.parent_id = 'ORG-420100' AND b.id NOT LIKE '%-D__' GROUP BY b.id HAVING count(s.id) NOT BETWEEN 2 AND 4`)
 	if len(bad) > 0 {
 		t.Errorf("bureaus without 2–4 stations: %v", bad)
@@ -181,7 +181,7 @@ func assertOrgTree(t *testing.T, db *pgxpool.Pool) {
 }
 
 func assertPersonnel(t *testing.T, db *pgxpool.Pool) {
-	understaffed := strings_(t, db, wuhanUnits+`
+	understaffed := column(t, db, wuhanUnits+`
 		SELECT w.id FROM wuhan w LEFT JOIN personnel p ON p.org_id = w.id GROUP BY w.id HAVING count(p.id) < 3`)
 	if len(understaffed) > 0 {
 		t.Errorf("Wuhan units with fewer than 3 personnel: %v", understaffed)
@@ -195,11 +195,11 @@ func assertPersonnel(t *testing.T, db *pgxpool.Pool) {
 }
 
 func assertDictionary(t *testing.T, db *pgxpool.Pool) {
-	got := strings_(t, db, `SELECT code || label FROM dictionary WHERE dict_type = 'reg_kind' AND division_code IS NULL ORDER BY code`)
+	got := column(t, db, `SELECT code || label FROM dictionary WHERE dict_type = 'reg_kind' AND division_code IS NULL ORDER BY code`)
 	if strings.Join(got, ",") != "1投诉,2举报,3咨询,4建议" {
 		t.Errorf("reg_kind = %v", got)
 	}
-	got = strings_(t, db, `SELECT code FROM dictionary WHERE dict_type = 'mediation_result' AND division_code IS NULL ORDER BY code`)
+	got = column(t, db, `SELECT code FROM dictionary WHERE dict_type = 'mediation_result' AND division_code IS NULL ORDER BY code`)
 	if strings.Join(got, ",") != "1,2,3,4,5,9" {
 		t.Errorf("mediation_result codes = %v", got)
 	}
@@ -231,7 +231,7 @@ func assertWuhanShare(t *testing.T, db *pgxpool.Pool, share float64) {
 	if f := float64(undispatched) / float64(total); f < 0.02 || f > 0.04 || undispatchedWuhan == 0 || undispatchedWuhan == undispatched {
 		t.Errorf("undispatched registrations: %d of %d, %d with a Wuhan district code", undispatched, total, undispatchedWuhan)
 	}
-	kinds := strings_(t, db, `SELECT kind::text FROM registration GROUP BY kind ORDER BY count(*) DESC`)
+	kinds := column(t, db, `SELECT kind::text FROM registration GROUP BY kind ORDER BY count(*) DESC`)
 	if strings.Join(kinds, "") != "1324" {
 		t.Errorf("kinds by frequency = %v, want complaints and enquiries first", kinds)
 	}
@@ -281,12 +281,12 @@ func assertFormats(t *testing.T, db *pgxpool.Pool) {
 	if n := count(t, db, `SELECT count(*) FROM info_provider WHERE phone !~ '^1[3-9][0-9]{9}$'`); n != 0 {
 		t.Errorf("%d info providers with a malformed mobile", n)
 	}
-	for _, id := range strings_(t, db, `SELECT id_card_no FROM info_provider ORDER BY id LIMIT 2000`) {
+	for _, id := range column(t, db, `SELECT id_card_no FROM info_provider ORDER BY id LIMIT 2000`) {
 		if !idCardRe.MatchString(id) || !seed.ValidIDCardNo(id) {
 			t.Fatalf("implausible ID card number %q", id)
 		}
 	}
-	for _, code := range strings_(t, db, `SELECT uscc FROM subject ORDER BY id LIMIT 2000`) {
+	for _, code := range column(t, db, `SELECT uscc FROM subject ORDER BY id LIMIT 2000`) {
 		if !usccRe.MatchString(code) || !seed.ValidUSCC(code) {
 			t.Fatalf("implausible USCC %q", code)
 		}

@@ -33,6 +33,12 @@ func TestGenerateTimings(t *testing.T) {
 		}
 		t.Logf("%d registrations: %d rows in %s (%.0f rows/s), peak heap %d MiB",
 			n, st.Total(), elapsed.Round(time.Millisecond), float64(st.Total())/elapsed.Seconds(), *peak>>20)
+		start = time.Now()
+		st, err = seed.Change(context.Background(), db, seed.ChangeOptions{Rounds: 5, Interval: -1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("  then 5 change rounds of batch 100 in %s: %d rows", time.Since(start).Round(time.Millisecond), st.Total())
 	}
 }
 

@@ -1,0 +1,481 @@
+package postgres_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"hotline-bridge/events"
+	"hotline-bridge/handlers/distribute"
+	"hotline-bridge/infra/kafka"
+	"hotline-bridge/infra/postgres"
+	"hotline-bridge/infra/testenv"
+)
+
+func TestMain(m *testing.M) { testenv.Main(m) }
+
+var outboxUnits = []string{"420102", "420106", events.BroadcastUnit}
+
+func TestOutboxForwardsEventsToUnitTopics(t *testing.T) {
+	ctx := context.Background()
+	db := newBridgeDB(t)
+	brokers := testenv.KafkaBrokers(t)
+	insertOutbox(t, db, 0, 2500)
+	fwd, prefix := newKafkaForwarder(t, db, brokers, io.Discard)
+
+	if n, err := fwd.Drain(ctx); err != nil || n != 2500 {
+		t.Fatalf("Drain = %d, %v; want 2500", n, err)
+	}
+	records := readUnitTopics(t, brokers, prefix)
+	assertRecordsMatchOutbox(t, db, records, prefix)
+	assertOneCopyEach(t, records, 2500)
+	if n, err := fwd.Drain(ctx); err != nil || n != 0 {
+		t.Fatalf("second Drain = %d, %v; want nothing left", n, err)
+	}
+}
+
+func TestOutboxForwardsOnlyCommittedEvents(t *testing.T) {
+	ctx := context.Background()
+	db := newBridgeDB(t)
+	brokers := testenv.KafkaBrokers(t)
+	// An open transaction takes seq 1 first and commits only after the others are forwarded: there is no seq
+	// cursor to skip past it.
+	late, err := db.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = late.Rollback(ctx) }()
+	insertOutbox(t, late, 0, 1)
+	insertOutbox(t, db, 1, 10)
+	fwd, prefix := newKafkaForwarder(t, db, brokers, io.Discard)
+
+	if n, err := fwd.Drain(ctx); err != nil || n != 10 {
+		t.Fatalf("Drain = %d, %v; want the 10 committed events", n, err)
+	}
+	for _, r := range readUnitTopics(t, brokers, prefix) {
+		if id := recordHeaders(r)[events.HeaderID]; id == "ev-1" {
+			t.Fatalf("uncommitted event %s was published", id)
+		}
+	}
+	if err := late.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := fwd.Drain(ctx); err != nil || n != 1 {
+		t.Fatalf("Drain after the late commit = %d, %v; want 1", n, err)
+	}
+	assertOneCopyEach(t, readUnitTopics(t, brokers, prefix), 11)
+	if pending := countPending(t, db); pending != 0 {
+		t.Fatalf("%d events still pending", pending)
+	}
+}
+
+func TestOutboxLetsOneForwarderAtATimeSend(t *testing.T) {
+	ctx := context.Background()
+	url := testenv.Postgres(t)
+	db := openBridgeDB(t, url)
+	insertOutbox(t, db, 0, 5000)
+	sender := &serialSender{t: t}
+	var wg sync.WaitGroup
+	counts := make([]int, 3)
+	for i := range counts {
+		// Each forwarder has its own pool, as separate bridge instances would.
+		f, err := distribute.NewForwarder(distribute.Config{BatchSize: 700}, postgres.NewOutbox(openBridgeDB(t, url)), sender, quiet())
+		if err != nil {
+			t.Fatal(err)
+		}
+		wg.Go(func() {
+			n, err := f.Drain(ctx)
+			if err != nil {
+				t.Error(err)
+			}
+			counts[i] = n
+		})
+	}
+	wg.Wait()
+	if counts[0]+counts[1]+counts[2] != 5000 || len(sender.seqs) != 5000 {
+		t.Fatalf("forwarders published %v, the sender saw %d events; want 5000 in all", counts, len(sender.seqs))
+	}
+	for i, seq := range sender.seqs {
+		if seq != int64(i+1) {
+			t.Fatalf("send %d carried outbox event %d: sent twice or out of order", i, seq)
+		}
+	}
+	if pending := countPending(t, db); pending != 0 {
+		t.Fatalf("%d events still pending", pending)
+	}
+}
+
+// serialSender fails the test when two forwarders send at once, and records what it was given.
+type serialSender struct {
+	t        *testing.T
+	mu       sync.Mutex
+	inFlight bool
+	seqs     []int64
+}
+
+func (s *serialSender) Send(_ context.Context, batch []events.Distribution) ([]distribute.Published, error) {
+	s.mu.Lock()
+	if s.inFlight {
+		s.t.Error("two forwarders were sending at the same time")
+	}
+	s.inFlight = true
+	s.mu.Unlock()
+	published := make([]distribute.Published, len(batch))
+	for i, d := range batch {
+		published[i] = distribute.Published{Seq: d.Seq, Offset: d.Seq}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, d := range batch {
+		s.seqs = append(s.seqs, d.Seq)
+	}
+	s.inFlight = false
+	return published, nil
+}
+
+func TestOutboxForwardingSurvivesBrokerOutage(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	broker := testenv.OwnKafka(t)
+	db := newBridgeDB(t)
+	logs := &syncBuffer{}
+	fwd, prefix := newKafkaForwarder(t, db, []string{broker.Addr()}, logs)
+	insertOutbox(t, db, 0, 1000)
+	done := make(chan error, 1)
+	go func() { done <- fwd.Run(ctx, 20*time.Millisecond) }()
+	waitFor(t, "the first events published", time.Minute, func() bool { return countPending(t, db) == 0 })
+
+	insertOutbox(t, db, 1000, 3000)
+	if err := broker.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the forwarder to report the outage twice", time.Minute, func() bool { return logs.count("level=WARN") >= 2 })
+	if err := broker.Restart(ctx); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "everything published after the restart", 2*time.Minute, func() bool { return countPending(t, db) == 0 })
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+
+	records := readUnitTopics(t, []string{broker.Addr()}, prefix)
+	assertRecordsMatchOutbox(t, db, records, prefix)
+	duplicates := assertEveryEventPresent(t, records, 4000)
+	t.Logf("%d records for 4000 events: %d re-sent after the crash", len(records), duplicates)
+	for _, line := range logs.lines("level=WARN") {
+		if !strings.Contains(line, broker.Addr()) || strings.Contains(line, "1380000") {
+			t.Fatalf("a warning must name the broker and carry no payload: %s", line)
+		}
+	}
+}
+
+// BenchmarkOutboxForward measures forwarding from PostgreSQL to the real broker, 50k events per iteration.
+func BenchmarkOutboxForward(b *testing.B) {
+	const events = 50_000
+	db := newBridgeDB(b)
+	brokers := testenv.KafkaBrokers(b)
+	fwd, _ := newKafkaForwarder(b, db, brokers, io.Discard)
+	var forwarded int
+	var spent time.Duration
+	for i := 0; b.Loop(); i++ {
+		b.StopTimer()
+		insertOutbox(b, db, i*events, events)
+		b.StartTimer()
+		start := time.Now()
+		n, err := fwd.Drain(context.Background())
+		spent += time.Since(start)
+		if err != nil || n != events {
+			b.Fatalf("Drain = %d, %v; want %d", n, err, events)
+		}
+		forwarded += n
+	}
+	b.ReportMetric(float64(forwarded)/spent.Seconds(), "events/s")
+}
+
+func newBridgeDB(t testing.TB) *pgxpool.Pool {
+	t.Helper()
+	return openBridgeDB(t, testenv.Postgres(t))
+}
+
+func openBridgeDB(t testing.TB, url string) *pgxpool.Pool {
+	t.Helper()
+	db, err := postgres.Open(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(db.Close)
+	if err := postgres.Migrate(context.Background(), db, quiet()); err != nil {
+		t.Fatal(err)
+	}
+	return db
+}
+
+func newKafkaForwarder(t testing.TB, db *pgxpool.Pool, brokers []string, logs io.Writer) (*distribute.Forwarder, string) {
+	t.Helper()
+	prefix := strings.TrimSuffix(testenv.TopicPrefix(t), ".")
+	cfg := kafka.Config{Brokers: brokers, Version: "4.1.0", ClientID: "outbox-test", Partitions: 3, Replication: 1}
+	sender, err := kafka.NewSender(cfg, prefix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sender.Close() })
+	log := slog.New(slog.NewTextHandler(logs, nil))
+	fwd, err := distribute.NewForwarder(distribute.Config{MaxBackoff: time.Second}, postgres.NewOutbox(db), sender, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fwd, prefix
+}
+
+func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+// insertOutbox commits n events numbered from+1 onwards, spread over two units and broadcast, ten keys per unit.
+func insertOutbox(t testing.TB, db execer, from, n int) {
+	t.Helper()
+	_, err := db.Exec(context.Background(), `INSERT INTO bridge.outbox
+		(event_id, unit_code, event_type, table_name, row_id, record_key, row_time, payload)
+		SELECT 'ev-' || g, u.unit, u.tbl || '.upserted', u.tbl, 'ROW-' || g, 'REG-' || (g % 10),
+			timestamptz '2025-03-01 08:00:00+08' + g * interval '1.5 second',
+			json_build_object('id', 'ROW-' || g, 'registration_id', 'REG-' || (g % 10), 'name', '张三',
+				'phone', '1380000' || lpad(g::text, 4, '0'), 'address', repeat('武汉市江岸区', 8))::text
+		FROM generate_series($1::int + 1, $1::int + $2::int) g,
+			LATERAL (SELECT $3::text[] AS units) a,
+			LATERAL (SELECT a.units[g % 3 + 1] AS unit,
+				CASE WHEN g % 3 = 2 THEN 'dictionary' ELSE 'info_provider' END AS tbl) u
+		ORDER BY g`, from, n, outboxUnits)
+	if err != nil {
+		t.Fatalf("insert outbox events: %v", err)
+	}
+}
+
+type execer interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+}
+
+// outboxRow is an outbox row as the test checks it against what the broker holds.
+type outboxRow struct {
+	events.Distribution
+	Published bool
+	Partition *int32
+	Offset    *int64
+}
+
+func outboxRows(t *testing.T, db *pgxpool.Pool) map[string]outboxRow {
+	t.Helper()
+	rows, err := db.Query(context.Background(), `SELECT seq, event_id, unit_code, event_type, table_name, row_id,
+		record_key, row_time, payload, published_at IS NOT NULL, kafka_partition, kafka_offset FROM bridge.outbox`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]outboxRow{}
+	for rows.Next() {
+		var r outboxRow
+		d := &r.Distribution
+		if err := rows.Scan(&d.Seq, &d.EventID, &d.Unit, &d.Type, &d.Table, &d.RowID, &d.Key, &d.RowTime, &d.Payload,
+			&r.Published, &r.Partition, &r.Offset); err != nil {
+			t.Fatal(err)
+		}
+		out[d.EventID] = r
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// assertRecordsMatchOutbox checks every record against its outbox row, and that the row's recorded partition and
+// offset hold a copy of it.
+func assertRecordsMatchOutbox(t *testing.T, db *pgxpool.Pool, records []*kgo.Record, prefix string) {
+	t.Helper()
+	rows := outboxRows(t, db)
+	at := map[string]string{} // "topic/partition/offset" → ce_id
+	for _, r := range records {
+		h := recordHeaders(r)
+		row, ok := rows[h[events.HeaderID]]
+		if !ok {
+			t.Fatalf("record %s/%d@%d has ce_id %q, which is not in the outbox", r.Topic, r.Partition, r.Offset, h[events.HeaderID])
+		}
+		assertRecordIs(t, r, h, row.Distribution, prefix)
+		at[fmt.Sprintf("%s/%d/%d", r.Topic, r.Partition, r.Offset)] = row.EventID
+	}
+	for id, row := range rows {
+		if !row.Published || row.Partition == nil || row.Offset == nil {
+			t.Fatalf("outbox event %s not marked published: %+v", id, row)
+		}
+		where := fmt.Sprintf("%s/%d/%d", events.UnitTopic(prefix, row.Unit), *row.Partition, *row.Offset)
+		if at[where] != id {
+			t.Fatalf("outbox event %s marked at %s, which holds %q", id, where, at[where])
+		}
+	}
+	assertLastCopiesInSeqOrder(t, records, rows)
+}
+
+// assertLastCopiesInSeqOrder checks what a consumer applying "last delivery wins" sees: within each partition, the
+// last copies of events come in outbox order. (After a failed send the whole batch goes again, so an earlier copy
+// may sit before a later event.)
+func assertLastCopiesInSeqOrder(t *testing.T, records []*kgo.Record, rows map[string]outboxRow) {
+	t.Helper()
+	last := map[string]int64{} // ce_id → offset of its last copy; an event always lands in the same partition
+	for _, r := range records {
+		last[recordHeaders(r)[events.HeaderID]] = r.Offset
+	}
+	prev := map[string]int64{} // "topic/partition" → seq of the previous last copy
+	for _, r := range records {
+		id := recordHeaders(r)[events.HeaderID]
+		if last[id] != r.Offset {
+			continue
+		}
+		where, seq := fmt.Sprintf("%s/%d", r.Topic, r.Partition), rows[id].Seq
+		if prev[where] > seq {
+			t.Fatalf("%s: event %d last delivered after event %d", where, seq, prev[where])
+		}
+		prev[where] = seq
+	}
+}
+
+func assertRecordIs(t *testing.T, r *kgo.Record, h map[string]string, d events.Distribution, prefix string) {
+	t.Helper()
+	want := map[string]string{
+		events.HeaderSpecVersion: "1.0", events.HeaderType: d.Type, events.HeaderSource: "/wuhan12315/hotline-bridge",
+		events.HeaderSubject: d.RowID, events.HeaderTime: events.FormatTime(d.RowTime), events.HeaderContentType: "application/json",
+	}
+	for k, v := range want {
+		if h[k] != v {
+			t.Fatalf("event %d: header %s = %q, want %q", d.Seq, k, h[k], v)
+		}
+	}
+	if r.Topic != events.UnitTopic(prefix, d.Unit) || string(r.Key) != d.Key || !bytes.Equal(r.Value, d.Payload) || h[events.HeaderTraceParent] == "" {
+		t.Fatalf("event %d arrived on %s with key %q, value %s, headers %v", d.Seq, r.Topic, r.Key, r.Value, h)
+	}
+}
+
+func assertOneCopyEach(t *testing.T, records []*kgo.Record, events int) {
+	t.Helper()
+	if dup := assertEveryEventPresent(t, records, events); dup != 0 {
+		t.Fatalf("%d duplicates without any failure", dup)
+	}
+}
+
+// assertEveryEventPresent returns how many records are extra copies.
+func assertEveryEventPresent(t *testing.T, records []*kgo.Record, events int) int {
+	t.Helper()
+	ids := map[string]bool{}
+	for _, r := range records {
+		ids[recordHeaders(r)["ce_id"]] = true
+	}
+	if len(ids) != events {
+		t.Fatalf("%d distinct events on the broker, want %d", len(ids), events)
+	}
+	return len(records) - len(ids)
+}
+
+func countPending(t *testing.T, db *pgxpool.Pool) int {
+	t.Helper()
+	var n int
+	if err := db.QueryRow(context.Background(), `SELECT count(*) FROM bridge.outbox WHERE published_at IS NULL`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func waitFor(t *testing.T, what string, timeout time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s", timeout, what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func readUnitTopics(t *testing.T, brokers []string, prefix string) []*kgo.Record {
+	t.Helper()
+	var out []*kgo.Record
+	for _, unit := range outboxUnits {
+		out = append(out, readTopic(t, brokers, events.UnitTopic(prefix, unit))...)
+	}
+	return out
+}
+
+// readTopic reads a topic from the beginning to its current end.
+func readTopic(t *testing.T, brokers []string, topic string) []*kgo.Record {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	ends, err := kadm.NewClient(cl).ListEndOffsets(ctx, topic)
+	if err != nil {
+		t.Fatalf("end offsets of %s: %v", topic, err)
+	}
+	remaining := map[int32]int64{}
+	ends.Each(func(o kadm.ListedOffset) {
+		if o.Offset > 0 {
+			remaining[o.Partition] = o.Offset
+		}
+	})
+	var out []*kgo.Record
+	for len(remaining) > 0 {
+		fetches := cl.PollFetches(ctx)
+		if err := fetches.Err0(); err != nil {
+			t.Fatalf("consume %s: %v", topic, err)
+		}
+		fetches.EachRecord(func(r *kgo.Record) {
+			out = append(out, r)
+			if r.Offset+1 >= remaining[r.Partition] {
+				delete(remaining, r.Partition)
+			}
+		})
+	}
+	return out
+}
+
+func recordHeaders(r *kgo.Record) map[string]string {
+	out := map[string]string{}
+	for _, h := range r.Headers {
+		out[h.Key] = string(h.Value)
+	}
+	return out
+}
+
+// syncBuffer collects log lines from the forwarder's goroutine.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) lines(containing string) []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var out []string
+	for _, l := range strings.Split(b.buf.String(), "\n") {
+		if strings.Contains(l, containing) {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+func (b *syncBuffer) count(containing string) int { return len(b.lines(containing)) }
