@@ -103,6 +103,12 @@ units:
     division_codes: ["420100"]
 unitz: []
 `, []string{"line 6: field unitz not found"}},
+		{"reserved code", `
+units:
+  - code: broadcast
+    name: 全部
+    division_codes: ["420100"]
+`, []string{`unit 0 ("broadcast"): code "broadcast" is reserved`}},
 		{"no units", "units: []\n", []string{"no units"}},
 		{"empty document", "", []string{"empty document"}},
 		{"not YAML", "units: [\n", []string{"unit catalogue:"}},

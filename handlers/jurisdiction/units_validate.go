@@ -3,6 +3,8 @@ package jurisdiction
 import (
 	"errors"
 	"fmt"
+
+	"hotline-bridge/events"
 )
 
 // unitChecker collects every problem of a catalogue rather than stopping at the first.
@@ -42,6 +44,8 @@ func (c *unitChecker) checkCode(i int) {
 		return
 	case !isTopicSafe(code):
 		c.fail(i, "code must match [a-z0-9]+: it becomes part of Kafka topic names")
+	case code == events.BroadcastUnit || code == "capture" || code == "quarantine":
+		c.fail(i, "code %q is reserved: its topic carries something else", code)
 	}
 	if first, dup := c.codes[code]; dup {
 		c.fail(i, "duplicate code, first used by unit %d", first)
