@@ -263,9 +263,9 @@ func (c *changer) feedback(ctx context.Context, tx pgx.Tx, n int, at time.Time, 
 		status := statusDone
 		if w.status == statusPending {
 			status = statusHandling
-			c.g.b[tIfb].add(c.g.id(tIfb), at, false, w.id, w.dept, text(w.handler), "1", pick(c.r, initialContents), at)
+			c.g.b[tIfb].add(c.g.id(tIfb), at, false, w.id, w.dept, text(w.handler), "1", pick(c.r, initialContents["1"]), at)
 		} else {
-			c.g.b[tFfb].add(c.g.id(tFfb), at, false, w.id, w.dept, text(w.handler), "5", nil, pick(c.r, finalContents), at)
+			c.g.b[tFfb].add(c.g.id(tFfb), at, false, w.id, w.dept, text(w.handler), "9", nil, pick(c.r, finalContents["9"]), at)
 		}
 		if _, err := c.exec(ctx, tx, st, tables[tReg].name,
 			`UPDATE registration SET status = $2, update_time = $3 WHERE id = $1`, w.id, status, at); err != nil {

@@ -251,7 +251,7 @@ func (g *gen) feedback(f *family) {
 	}
 	result := []string{"1", "1", "1", "1", "1", "1", "1", "1", "1", "1", "1", "1", "1", "1", "1", "1", "2", "2", "3", "4"}[r.IntN(20)]
 	g.b[tIfb].add(g.id(tIfb), g.stamp(fbAt), g.deleted(), f.id, f.unit.id, text(f.handler), result,
-		pick(r, initialContents), fbAt)
+		pick(r, initialContents[result]), fbAt)
 	f.last = fbAt
 	switch result {
 	case "2":
@@ -313,7 +313,7 @@ func (g *gen) finalFeedback(f *family, from time.Time) {
 		result = pick(r, []string{"5", "5", "9"})
 	}
 	g.b[tFfb].add(g.id(tFfb), g.stamp(at), g.deleted(), f.id, f.unit.id, text(f.handler), result, recovered,
-		pick(r, finalContents), at)
+		pick(r, finalContents[result]), at)
 	f.last = maxTime(f.last, at)
 	f.status = statusDone
 }

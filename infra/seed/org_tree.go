@@ -108,7 +108,9 @@ func (t *tree) add(o *org) *org {
 		if o.city == nil {
 			o.city = p.city
 		}
-		o.province = p.province
+		if o.kind != orgProvince {
+			o.province = p.province
+		}
 		o.wuhan = o.wuhan || p.wuhan
 		if o.area = o.division; o.area == "" {
 			o.area = p.area

@@ -265,6 +265,18 @@ func assertFamilies(t *testing.T, db *pgxpool.Pool) {
 	if n := count(t, db, `SELECT count(*) FROM case_info c WHERE NOT EXISTS (SELECT 1 FROM organization o WHERE o.id = c.filing_org_id)`); n != 0 {
 		t.Errorf("%d cases filed by an unknown organisation", n)
 	}
+	// Wuhan's cases carry Hubei's abbreviation; supervising provinces are the supervised bureau's own.
+	if n := count(t, db, wuhanUnits+` SELECT count(*) FROM case_info WHERE filing_org_id IN (SELECT id FROM wuhan) AND case_no NOT LIKE '鄂%'`); n != 0 {
+		t.Errorf("%d Wuhan cases without 鄂 in their case number", n)
+	}
+	if n := count(t, db, `SELECT count(*) FROM supervision WHERE supervising_org_id ~ '^ORG-..0000$'
+		AND substr(supervised_org_id, 5, 2) <> substr(supervising_org_id, 5, 2)`); n != 0 {
+		t.Errorf("%d supervisions by another province's bureau", n)
+	}
+	if n := count(t, db, `SELECT count(*) FROM registration r JOIN personnel p ON p.id = r.registrar_id
+		WHERE r.handle_dept_id IS NOT NULL AND substr(p.org_id, 5, 2) <> substr(r.handle_dept_id, 5, 2) AND r.handle_dept_id NOT LIKE 'ORG-WH-%'`); n != 0 {
+		t.Errorf("%d registrations registered by another province's staff", n)
+	}
 	// Feedback comes from the unit handling the registration.
 	if n := count(t, db, `SELECT count(*) FROM initial_feedback f JOIN registration r ON r.id = f.registration_id
 		WHERE f.dept_id IS DISTINCT FROM r.handle_dept_id`); n != 0 {
