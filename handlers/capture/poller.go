@@ -72,26 +72,49 @@ func (p *Poller) poll(ctx context.Context) (Round, error) {
 	}
 	settleLine := now.Add(-p.cfg.MaxCommitDelay)
 	round := Round{Settled: p.settled}
-	for cursor := p.settled; ; {
-		page, err := p.source.ReadPage(ctx, p.kind.Table, cursor, p.cfg.BatchSize)
-		if err != nil {
-			return round, fmt.Errorf("read %s after %s: %w", p.kind.Table, cursor, err)
+	page := p.read(ctx, p.settled)
+	for {
+		res := <-page
+		if res.err != nil {
+			return round, res.err
 		}
-		round.Read += len(page)
-		published, err := p.publishPage(page)
+		round.Read += len(res.rows)
+		full := len(res.rows) == p.cfg.BatchSize
+		if full {
+			// Read the next page while this one is published: the broker's acknowledgement is the slow part.
+			page = p.read(ctx, PositionOf(res.rows[len(res.rows)-1]))
+		}
+		published, err := p.publishPage(res.rows)
 		round.Published += published
-		if err != nil {
-			return round, err
-		}
-		if err := p.settle(ctx, page, settleLine); err != nil {
-			return round, err
+		if err == nil {
+			err = p.settle(ctx, res.rows, settleLine)
 		}
 		round.Settled = p.settled
-		if len(page) < p.cfg.BatchSize {
-			return round, nil
+		if err != nil || !full {
+			if full {
+				<-page // let the read in flight finish before the caller retries
+			}
+			return round, err
 		}
-		cursor = PositionOf(page[len(page)-1])
 	}
+}
+
+type pageResult struct {
+	rows []events.RowVersion
+	err  error
+}
+
+// read fetches the page after cursor in the background.
+func (p *Poller) read(ctx context.Context, cursor Position) <-chan pageResult {
+	out := make(chan pageResult, 1)
+	go func() {
+		rows, err := p.source.ReadPage(ctx, p.kind.Table, cursor, p.cfg.BatchSize)
+		if err != nil {
+			err = fmt.Errorf("read %s after %s: %w", p.kind.Table, cursor, err)
+		}
+		out <- pageResult{rows: rows, err: err}
+	}()
+	return out
 }
 
 func (p *Poller) load(ctx context.Context) error {

@@ -1,7 +1,9 @@
 package kafka
 
 import (
+	"errors"
 	"fmt"
+	"sync/atomic"
 
 	"github.com/IBM/sarama"
 	"github.com/ThreeDotsLabs/watermill/message"
@@ -15,34 +17,48 @@ const sendBatch = 1000
 // Publisher is a Watermill publisher that sends a Publish call's messages as batches rather than one round trip
 // per message (watermill-kafka's publisher loops SendMessage). Metadata becomes record headers; the key comes
 // from events.MetaKey, else the message UUID.
+//
+// An idempotent producer allows one request in flight per broker, so one producer serialises every caller:
+// Publish calls are spread over a few producers instead. Order per key holds as long as each caller waits for
+// its Publish to return before the next, which Publish's synchronous contract makes the natural use.
 type Publisher struct {
-	producer sarama.SyncProducer
+	producers []sarama.SyncProducer
+	next      atomic.Uint32
 }
 
 var _ message.Publisher = (*Publisher)(nil)
 
-// NewPublisher connects an idempotent producer.
+// producers is how many idempotent producers a Publisher spreads its callers over.
+const producers = 4
+
+// NewPublisher connects idempotent producers.
 func NewPublisher(cfg Config) (*Publisher, error) {
 	sc, err := cfg.Sarama()
 	if err != nil {
 		return nil, err
 	}
-	producer, err := sarama.NewSyncProducer(cfg.Brokers, sc)
-	if err != nil {
-		return nil, fmt.Errorf("connect producer to %v: %w", cfg.Brokers, err)
+	p := &Publisher{}
+	for range producers {
+		producer, err := sarama.NewSyncProducer(cfg.Brokers, sc)
+		if err != nil {
+			_ = p.Close()
+			return nil, fmt.Errorf("connect producer to %v: %w", cfg.Brokers, err)
+		}
+		p.producers = append(p.producers, producer)
 	}
-	return &Publisher{producer: producer}, nil
+	return p, nil
 }
 
 // Publish returns only once every message is acknowledged, or an error if any was not.
 func (p *Publisher) Publish(topic string, msgs ...*message.Message) error {
+	producer := p.producers[p.next.Add(1)%uint32(len(p.producers))]
 	batch := make([]*sarama.ProducerMessage, 0, min(len(msgs), sendBatch))
 	for start := 0; start < len(msgs); start += sendBatch {
 		batch = batch[:0]
 		for _, m := range msgs[start:min(start+sendBatch, len(msgs))] {
 			batch = append(batch, toRecord(topic, m))
 		}
-		if err := p.producer.SendMessages(batch); err != nil {
+		if err := producer.SendMessages(batch); err != nil {
 			return fmt.Errorf("send %d messages to %s: %w", len(batch), topic, firstError(err))
 		}
 	}
@@ -50,7 +66,13 @@ func (p *Publisher) Publish(topic string, msgs ...*message.Message) error {
 }
 
 // Close flushes and disconnects.
-func (p *Publisher) Close() error { return p.producer.Close() }
+func (p *Publisher) Close() error {
+	var errs []error
+	for _, producer := range p.producers {
+		errs = append(errs, producer.Close())
+	}
+	return errors.Join(errs...)
+}
 
 func toRecord(topic string, m *message.Message) *sarama.ProducerMessage {
 	key := m.Metadata.Get(events.MetaKey)

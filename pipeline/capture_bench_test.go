@@ -1,0 +1,101 @@
+package pipeline
+
+import (
+	"context"
+	"io"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"hotline-bridge/events"
+	"hotline-bridge/handlers/capture"
+	"hotline-bridge/infra/kafka"
+	"hotline-bridge/infra/postgres"
+	"hotline-bridge/infra/seed"
+	"hotline-bridge/infra/testenv"
+)
+
+// BenchmarkCapture measures capture of a seeded national upstream (all twelve kinds) onto the real broker, and,
+// as the reference in the same run, reading the same pages without publishing: the gap is what publishing and
+// watermarking cost. Run: go tool task test PKGS=./pipeline/ -- -run '^$' -bench Capture -benchtime 3x
+func BenchmarkCapture(b *testing.B) {
+	ctx := context.Background()
+	upstreamURL := testenv.Postgres(b)
+	upstream, err := postgres.Open(ctx, upstreamURL)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer upstream.Close()
+	if err := postgres.MigrateUpstream(ctx, upstream); err != nil {
+		b.Fatal(err)
+	}
+	stats, err := seed.Generate(ctx, upstream, seed.Options{Registrations: 20000, Now: time.Now().Add(-time.Hour)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	rows := stats.Total()
+	source := postgres.NewUpstreamSource(upstream)
+
+	b.Run("reference-read-only", func(b *testing.B) {
+		for range b.N {
+			readAll(b, source, 2000)
+		}
+		b.ReportMetric(float64(rows*b.N)/b.Elapsed().Seconds(), "rows/s")
+	})
+	b.Run("capture-to-kafka", func(b *testing.B) {
+		for range b.N {
+			b.StopTimer()
+			cfg, store, pub := benchCaptureEnv(b, upstreamURL)
+			b.StartTimer()
+			runner := newCaptureRunner(cfg, NewLogger(io.Discard, "error"), upstream, store, pub)
+			if err := runner.Run(ctx, true); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(rows*b.N)/b.Elapsed().Seconds(), "rows/s")
+	})
+}
+
+func readAll(b *testing.B, source *postgres.UpstreamSource, batch int) {
+	for _, k := range events.Catalogue {
+		var pos capture.Position
+		for {
+			page, err := source.ReadPage(context.Background(), k.Table, pos, batch)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if len(page) < batch {
+				break
+			}
+			pos = capture.PositionOf(page[len(page)-1])
+		}
+	}
+}
+
+func benchCaptureEnv(b *testing.B, upstreamURL string) (Config, *pgxpool.Pool, *kafka.Publisher) {
+	ctx := context.Background()
+	cfg, err := LoadConfig("", nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	cfg.UpstreamURL, cfg.StoreURL = upstreamURL, testenv.Postgres(b)
+	cfg.KafkaBrokers, cfg.TopicPrefix = testenv.KafkaBrokers(b), testenv.TopicPrefix(b)
+	store, err := postgres.Open(ctx, cfg.StoreURL)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(store.Close)
+	if err := postgres.Migrate(ctx, store, NewLogger(io.Discard, "error")); err != nil {
+		b.Fatal(err)
+	}
+	if err := ensureTopics(ctx, NewLogger(io.Discard, "error"), cfg, cfg.captureTopics()); err != nil {
+		b.Fatal(err)
+	}
+	pub, err := openPublisher(ctx, NewLogger(io.Discard, "error"), cfg.kafka())
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = pub.Close() })
+	return cfg, store, pub
+}
