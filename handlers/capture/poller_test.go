@@ -55,7 +55,11 @@ func (s *memSource) ReadPage(_ context.Context, _ string, after capture.Position
 	return out[:min(limit, len(out))], nil
 }
 
-func (s *memSource) Now(context.Context) (time.Time, error) { s.mu.Lock(); defer s.mu.Unlock(); return s.now, nil }
+func (s *memSource) Now(context.Context) (time.Time, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.now, nil
+}
 
 type memWatermarks struct{ pos map[string]capture.Position }
 

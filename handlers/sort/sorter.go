@@ -20,7 +20,9 @@ type BadRowError struct {
 	Reason    string
 }
 
-func (e *BadRowError) Error() string { return fmt.Sprintf("bad %s row %s: %s", e.Table, e.ID, e.Reason) }
+func (e *BadRowError) Error() string {
+	return fmt.Sprintf("bad %s row %s: %s", e.Table, e.ID, e.Reason)
+}
 
 // Sorter decides and stores captured row versions.
 type Sorter struct {

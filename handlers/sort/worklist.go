@@ -24,7 +24,9 @@ type worklist struct {
 	carried bool // every item is carried along: none is the event the router is handling
 }
 
-func (w *worklist) push(v events.RowVersion, again bool) { w.queue = append(w.queue, item{v: v, again: again}) }
+func (w *worklist) push(v events.RowVersion, again bool) {
+	w.queue = append(w.queue, item{v: v, again: again})
+}
 
 func (w *worklist) run(ctx context.Context) error {
 	for first := !w.carried; len(w.queue) > 0; first = false {
