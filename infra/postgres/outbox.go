@@ -22,12 +22,12 @@ func NewOutbox(db *pgxpool.Pool) *Outbox { return &Outbox{db: db} }
 // Apply runs fn in a transaction holding the forwarding lock, a transaction-level advisory lock that every bridge
 // instance takes before reading the outbox, so one forwarder at a time claims, sends and marks.
 //
-// Why not SELECT ... FOR UPDATE SKIP LOCKED: with it a second instance would claim the next seqs while the first is
-// still sending, and the two sends race; a key's later change could reach its partition first, or the earlier one
-// could fail and be re-sent after it. The per-key order consumers rely on is the outbox's seq order, and only one
-// sender at a time keeps it. The lock is released by commit or rollback, also when the session dies, so a crashed
-// instance never blocks the others; a waiting instance simply takes over. One forwarder sustains the whole
-// province's rate (see BenchmarkOutboxForward), so nothing is lost by not sending in parallel.
+// Why not SELECT ... FOR UPDATE SKIP LOCKED: a second instance would then claim the next seqs while the first is
+// still sending, and the two sends race: a key's later change could reach its partition first, or the earlier one
+// could fail and be re-sent after it. Consumers rely on seq order per key, and only one sender at a time keeps it.
+// The lock goes with commit or rollback, also when the session dies, so a crashed instance never blocks the
+// others: the next waiting one takes over. One forwarder moves some 36k events/s (BenchmarkOutboxForward on a
+// 2-core host), so little is lost by not sending in parallel.
 func (o *Outbox) Apply(ctx context.Context, fn func(distribute.OutboxTx) error) error {
 	tx, err := o.db.Begin(ctx)
 	if err != nil {
@@ -36,6 +36,11 @@ func (o *Outbox) Apply(ctx context.Context, fn func(distribute.OutboxTx) error) 
 	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
 	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('hotline-bridge outbox forwarder'))`); err != nil {
 		return fmt.Errorf("take the outbox forwarding lock: %w", err)
+	}
+	// Right after a burst the statistics still say little is pending, and the planner would fetch and sort every
+	// pending row for each batch: quadratic over a backlog. Walking the partial index in seq order reads one batch.
+	if _, err := tx.Exec(ctx, `SET LOCAL enable_bitmapscan = off; SET LOCAL enable_seqscan = off`); err != nil {
+		return fmt.Errorf("set outbox scan plan: %w", err)
 	}
 	if err := fn(&outboxTx{tx: tx}); err != nil {
 		return err
@@ -49,8 +54,10 @@ func (o *Outbox) Apply(ctx context.Context, fn func(distribute.OutboxTx) error) 
 type outboxTx struct{ tx pgx.Tx }
 
 // Pending reads through the partial index of unpublished rows. Only committed rows are visible, and there is no
-// seq cursor: a row whose transaction took its seq early but committed late is still found on a later call.
-// FOR UPDATE makes anything else that would touch these rows (a retention job) wait for the marks.
+// seq cursor: a row whose transaction took its seq early but committed late is found on a later call (after events
+// of other rows; a row's own events keep their order, because the sorter locks the row's ledger entry, so its
+// next event takes a later seq and commits later). FOR UPDATE makes anything else that would touch these rows (a
+// retention job) wait for the marks.
 func (t *outboxTx) Pending(ctx context.Context, limit int) ([]events.Distribution, error) {
 	rows, err := t.tx.Query(ctx, `SELECT seq, event_id, unit_code, event_type, table_name, row_id, record_key, row_time, payload
 		FROM bridge.outbox WHERE published_at IS NULL ORDER BY seq LIMIT $1 FOR UPDATE`, limit)
