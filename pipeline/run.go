@@ -9,6 +9,9 @@ import (
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"hotline-bridge/events"
+	"hotline-bridge/handlers/distribute"
+	"hotline-bridge/handlers/jurisdiction"
 	"hotline-bridge/handlers/sort"
 	"hotline-bridge/infra/kafka"
 	"hotline-bridge/infra/postgres"
@@ -23,6 +26,8 @@ type bridge struct {
 	pub       *kafka.Publisher
 	dedicated *postgres.Store
 	sorter    *sort.Sorter
+	sender    *kafka.Sender
+	forwarder *distribute.Forwarder
 }
 
 // Run starts the bridge and runs until ctx ends, or, with untilIdle, until everything is caught up: every kind
@@ -47,13 +52,19 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, untilIdle bool) erro
 		return fmt.Errorf("sort router: %w", err)
 	}
 	go sweepParked(runCtx, log, b.sorter, b.dedicated, 2*time.Second, cfg.OrphanAfter)
+	forwarderDone := make(chan error, 1)
+	go func() { forwarderDone <- b.forwarder.Run(runCtx, 100*time.Millisecond) }()
 	err = b.runCapture(runCtx, untilIdle)
 	if err == nil && untilIdle {
 		err = b.waitSorted(runCtx)
 	}
+	if err == nil && untilIdle {
+		err = b.drainOutbox(runCtx)
+	}
 	stop()
 	closeRouter(router, log)
 	<-routerDone
+	<-forwarderDone
 	return err
 }
 
@@ -82,21 +93,27 @@ func open(ctx context.Context, cfg Config, log *slog.Logger) (_ *bridge, err err
 	if b.pub, err = openPublisher(ctx, log, cfg.kafka()); err != nil {
 		return nil, err
 	}
-	topics := append(cfg.captureTopics(), QuarantineTopic(cfg.TopicPrefix))
-	if err = ensureTopics(ctx, log, cfg, topics); err != nil {
-		return nil, err
-	}
 	units, err := cfg.units()
 	if err != nil {
 		return nil, err
 	}
+	if err = ensureTopics(ctx, log, cfg, cfg.allTopics(units)); err != nil {
+		return nil, err
+	}
 	b.sorter = sort.NewSorter(units, b.dedicated, postgres.NewUpstreamSource(b.upstream))
-	return b, nil
+	if b.sender, err = kafka.NewSender(cfg.kafka(), cfg.TopicPrefix); err != nil {
+		return nil, err
+	}
+	b.forwarder, err = distribute.NewForwarder(distribute.Config{}, postgres.NewOutbox(b.store), b.sender, log)
+	return b, err
 }
 
 func (b *bridge) close() {
 	if b.pub != nil {
 		_ = b.pub.Close()
+	}
+	if b.sender != nil {
+		_ = b.sender.Close()
 	}
 	for _, db := range []*pgxpool.Pool{b.upstream, b.store} {
 		if db != nil {
@@ -148,6 +165,24 @@ func (b *bridge) sortIdle(ctx context.Context) (bool, error) {
 	}
 	released, _, err := b.sorter.Sweep(ctx, b.dedicated, b.cfg.OrphanAfter)
 	return released == 0, err
+}
+
+// drainOutbox returns once every committed distribution event is on the broker.
+func (b *bridge) drainOutbox(ctx context.Context) error {
+	n, err := b.forwarder.Drain(ctx)
+	if err == nil {
+		b.log.Info("outbox drained", "published", n)
+	}
+	return err
+}
+
+// allTopics is every topic the bridge writes: capture, quarantine, one per unit and broadcast.
+func (c Config) allTopics(units *jurisdiction.Units) []string {
+	topics := append(c.captureTopics(), QuarantineTopic(c.TopicPrefix), events.UnitTopic(c.TopicPrefix, events.BroadcastUnit))
+	for _, code := range units.Codes() {
+		topics = append(topics, events.UnitTopic(c.TopicPrefix, code))
+	}
+	return topics
 }
 
 func closeRouter(router *message.Router, log *slog.Logger) {

@@ -28,8 +28,8 @@ func Tail(ctx context.Context, cfg Config, out io.Writer, opts TailOptions) (dis
 	state, printed := district.State{}, 0
 	err := kafka.ReadTopic(ctx, cfg.KafkaBrokers, topic, opts.FromBeginning, opts.Follow, func(r kafka.Record) error {
 		if opts.Limit == 0 || printed < opts.Limit {
-			fmt.Fprintf(out, "%-8s %-26s key=%-14s row=%-14s time=%s id=%s\n", fmt.Sprintf("%d@%d", r.Offset, r.Partition),
-				r.Headers[events.HeaderType], r.Key, r.Headers[events.HeaderSubject], r.Headers[events.HeaderTime], r.Headers[events.HeaderID])
+			fmt.Fprintf(out, "%-8s %-26s unit=%s key=%-14s row=%-14s time=%s id=%s\n", fmt.Sprintf("%d@%d", r.Offset, r.Partition),
+				r.Headers[events.HeaderType], opts.Unit, r.Key, r.Headers[events.HeaderSubject], r.Headers[events.HeaderTime], r.Headers[events.HeaderID])
 			printed++
 		}
 		return state.Apply(r.Headers[events.HeaderType], r.Value)
