@@ -28,6 +28,8 @@ func newRootCommand() *cobra.Command {
 	f.String("kafka-version", "", "Kafka protocol version (default 4.1.0)")
 	f.String("topic-prefix", "", "prefix of every topic (default wuhan12315)")
 	f.String("log-level", "", "debug, info, warn or error")
+	f.String("units", "", "unit catalogue YAML file replacing the embedded default (BRIDGE_UNITS)")
+	f.String("store-schema", "", "schema of the dedicated store (default wuhan)")
 	root.AddCommand(c.migrateCommand(), c.seedCommand(), c.runCommand(), c.tailCommand(), c.demoCommand())
 	return root
 }

@@ -40,12 +40,19 @@ func NewStore(ctx context.Context, db *pgxpool.Pool, schema string) (*Store, err
 
 // Apply runs fn in one transaction.
 func (s *Store) Apply(ctx context.Context, fn func(sort.Tx) error) error {
-	return pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error { return fn(&storeTx{store: s, tx: tx}) })
+	return pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
+		t := &storeTx{store: s, tx: tx}
+		if err := fn(t); err != nil {
+			return err
+		}
+		return t.send(ctx)
+	})
 }
 
 type storeTx struct {
-	store *Store
-	tx    pgx.Tx
+	store  *Store
+	tx     pgx.Tx
+	queued pgx.Batch // writes not sent yet (store_pipeline.go)
 }
 
 // Claim implements the newer-wins gate on the ledger, locking the row's ledger entry for the transaction.
@@ -55,13 +62,20 @@ func (t *storeTx) Claim(ctx context.Context, v events.RowVersion, again bool) (s
 	var at time.Time
 	var oldDigest string
 	var unit *string
-	err := t.tx.QueryRow(ctx, `SELECT update_time, digest, decided, unit_code FROM bridge.row_state
-		WHERE table_name = $1 AND id = $2 FOR UPDATE`, v.Table, v.ID).Scan(&at, &oldDigest, &prev.Decided, &unit)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return prev, true, t.saveVersion(ctx, v, digest)
-	}
+	found := true
+	err := t.queryRow(ctx, func(row pgx.Row) error {
+		err := row.Scan(&at, &oldDigest, &prev.Decided, &unit)
+		if errors.Is(err, pgx.ErrNoRows) {
+			found, err = false, nil
+		}
+		return err
+	}, `SELECT update_time, digest, decided, unit_code FROM bridge.row_state WHERE table_name = $1 AND id = $2 FOR UPDATE`, v.Table, v.ID)
 	if err != nil {
 		return prev, false, fmt.Errorf("read ledger of %s %s: %w", v.Table, v.ID, err)
+	}
+	if !found {
+		t.saveVersion(v, digest)
+		return prev, true, nil
 	}
 	prev.Unit = deref(unit)
 	prev.SameVersion = at.Equal(v.UpdateTime) && oldDigest == digest
@@ -72,17 +86,15 @@ func (t *storeTx) Claim(ctx context.Context, v events.RowVersion, again bool) (s
 	if !newer {
 		return prev, false, nil
 	}
-	return prev, true, t.saveVersion(ctx, v, digest)
+	t.saveVersion(v, digest)
+	return prev, true, nil
 }
 
-func (t *storeTx) saveVersion(ctx context.Context, v events.RowVersion, digest string) error {
-	_, err := t.tx.Exec(ctx, `INSERT INTO bridge.row_state (table_name, id, update_time, digest) VALUES ($1, $2, $3, $4)
+func (t *storeTx) saveVersion(v events.RowVersion, digest string) {
+	t.later("record version of "+v.Table+" "+v.ID,
+		`INSERT INTO bridge.row_state (table_name, id, update_time, digest) VALUES ($1, $2, $3, $4)
 		ON CONFLICT (table_name, id) DO UPDATE SET update_time = excluded.update_time, digest = excluded.digest`,
 		v.Table, v.ID, v.UpdateTime, digest)
-	if err != nil {
-		return fmt.Errorf("record version of %s %s: %w", v.Table, v.ID, err)
-	}
-	return nil
 }
 
 // Decided records the verdict; a parked row is not decided, and is in no unit.
@@ -91,11 +103,8 @@ func (t *storeTx) Decided(ctx context.Context, table, id string, decided bool, u
 	if unit != "" {
 		unitCode = &unit
 	}
-	_, err := t.tx.Exec(ctx, `UPDATE bridge.row_state SET decided = $3, unit_code = $4 WHERE table_name = $1 AND id = $2`,
-		table, id, decided, unitCode)
-	if err != nil {
-		return fmt.Errorf("record verdict of %s %s: %w", table, id, err)
-	}
+	t.later("record verdict of "+table+" "+id,
+		`UPDATE bridge.row_state SET decided = $3, unit_code = $4 WHERE table_name = $1 AND id = $2`, table, id, decided, unitCode)
 	return nil
 }
 
@@ -103,11 +112,13 @@ func (t *storeTx) Decided(ctx context.Context, table, id string, decided bool, u
 func (t *storeTx) RegistrationUnit(ctx context.Context, id string) (string, bool, error) {
 	var decided bool
 	var unit *string
-	err := t.tx.QueryRow(ctx, `SELECT decided, unit_code FROM bridge.row_state WHERE table_name = 'registration' AND id = $1`, id).
-		Scan(&decided, &unit)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return "", false, nil
-	}
+	err := t.queryRow(ctx, func(row pgx.Row) error {
+		err := row.Scan(&decided, &unit)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil // not seen yet: not decided
+		}
+		return err
+	}, `SELECT decided, unit_code FROM bridge.row_state WHERE table_name = 'registration' AND id = $1`, id)
 	if err != nil {
 		return "", false, fmt.Errorf("read unit of registration %s: %w", id, err)
 	}

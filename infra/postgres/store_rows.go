@@ -49,67 +49,54 @@ func prepareTable(ctx context.Context, db *pgxpool.Pool, schema, table string) (
 	}, nil
 }
 
-// Put stores the version in unit; a move between units also tells the old unit the row left.
+// Put stores the version in unit; a move between units also tells the old unit the row left. It sends at once,
+// so that a value the store refuses is blamed on this row.
 func (t *storeTx) Put(ctx context.Context, kind events.Kind, v events.RowVersion, row map[string]any, unit, previousUnit string) error {
-	if err := t.upsert(ctx, kind, v, unit); err != nil {
-		return err
-	}
+	t.later("open savepoint", "SAVEPOINT put")
+	t.later("store "+kind.Table+" "+v.ID, t.store.tables[kind.Table].upsert, v.Payload, unit)
+	t.later("release savepoint", "RELEASE SAVEPOINT put")
 	if previousUnit != "" && previousUnit != unit {
-		if err := t.recordRemoval(ctx, kind, v, row, previousUnit); err != nil {
-			return err
-		}
+		t.recordRemoval(kind, v, row, previousUnit)
 	}
 	eventType := events.EventUpserted
 	if deleted, _ := row["is_deleted"].(bool); deleted {
 		eventType = events.EventDeleted
 	}
-	return t.emit(ctx, kind, v, row, unit, eventType, string(v.Payload))
-}
-
-// upsert writes in a savepoint, so that a value the store refuses quarantines this row and not the transaction.
-func (t *storeTx) upsert(ctx context.Context, kind events.Kind, v events.RowVersion, unit string) error {
-	sp, err := t.tx.Begin(ctx)
-	if err != nil {
-		return err
-	}
-	if _, err := sp.Exec(ctx, t.store.tables[kind.Table].upsert, v.Payload, unit); err != nil {
-		_ = sp.Rollback(ctx)
-		if isDataError(err) {
-			return fmt.Errorf("%s: %w", err.Error(), sort.ErrUnstorable)
+	t.emit(kind, v, row, unit, eventType, string(v.Payload))
+	err := t.send(ctx)
+	if err != nil && isDataError(err) {
+		// The savepoint keeps the transaction usable: the caller quarantines this row and goes on.
+		if _, rbErr := t.tx.Exec(ctx, "ROLLBACK TO SAVEPOINT put"); rbErr != nil {
+			return fmt.Errorf("%w (and rolling back: %v)", err, rbErr)
 		}
-		return fmt.Errorf("store %s %s: %w", kind.Table, v.ID, err)
+		return fmt.Errorf("%s: %w", err.Error(), sort.ErrUnstorable)
 	}
-	return sp.Commit(ctx)
+	return err
 }
 
 // Remove takes the row out of the dedicated store; the removal itself is kept in bridge.removal.
-func (t *storeTx) Remove(ctx context.Context, kind events.Kind, v events.RowVersion, previousUnit string) error {
-	if _, err := t.tx.Exec(ctx, t.store.tables[kind.Table].remove, v.ID); err != nil {
-		return fmt.Errorf("remove %s %s: %w", kind.Table, v.ID, err)
-	}
+func (t *storeTx) Remove(_ context.Context, kind events.Kind, v events.RowVersion, previousUnit string) error {
+	t.later("remove "+kind.Table+" "+v.ID, t.store.tables[kind.Table].remove, v.ID)
 	var row map[string]any
 	_ = json.Unmarshal(v.Payload, &row)
-	return t.recordRemoval(ctx, kind, v, row, previousUnit)
+	t.recordRemoval(kind, v, row, previousUnit)
+	return nil
 }
 
-func (t *storeTx) recordRemoval(ctx context.Context, kind events.Kind, v events.RowVersion, row map[string]any, unit string) error {
-	if _, err := t.tx.Exec(ctx, `INSERT INTO bridge.removal (table_name, row_id, unit_code, update_time) VALUES ($1, $2, $3, $4)`,
-		kind.Table, v.ID, unit, v.UpdateTime); err != nil {
-		return fmt.Errorf("record removal of %s %s from %s: %w", kind.Table, v.ID, unit, err)
-	}
+func (t *storeTx) recordRemoval(kind events.Kind, v events.RowVersion, row map[string]any, unit string) {
+	t.later(fmt.Sprintf("record removal of %s %s from %s", kind.Table, v.ID, unit),
+		`INSERT INTO bridge.removal (table_name, row_id, unit_code, update_time) VALUES ($1, $2, $3, $4)`,
+		kind.Table, v.ID, unit, v.UpdateTime)
 	payload, _ := json.Marshal(map[string]string{"id": v.ID, "unit_code": unit})
-	return t.emit(ctx, kind, v, row, unit, events.EventRemoved, string(payload))
+	t.emit(kind, v, row, unit, events.EventRemoved, string(payload))
 }
 
-// emit writes a distribution event to the outbox in this transaction.
-func (t *storeTx) emit(ctx context.Context, kind events.Kind, v events.RowVersion, row map[string]any, unit, eventType, payload string) error {
-	_, err := t.tx.Exec(ctx, `INSERT INTO bridge.outbox (event_id, unit_code, event_type, table_name, row_id, record_key, row_time, payload)
+// emit queues a distribution event into the outbox, in this transaction.
+func (t *storeTx) emit(kind events.Kind, v events.RowVersion, row map[string]any, unit, eventType, payload string) {
+	t.later(fmt.Sprintf("write %s event of %s %s to the outbox", eventType, kind.Table, v.ID),
+		`INSERT INTO bridge.outbox (event_id, unit_code, event_type, table_name, row_id, record_key, row_time, payload)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
 		distributionID(v, unit, eventType), unit, kind.Table+"."+eventType, kind.Table, v.ID, recordKey(kind, v.ID, row), v.UpdateTime, payload)
-	if err != nil {
-		return fmt.Errorf("write %s event of %s %s to the outbox: %w", eventType, kind.Table, v.ID, err)
-	}
-	return nil
 }
 
 // distributionID is the same whenever the same change of the same row version reaches the same unit, so

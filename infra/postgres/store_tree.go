@@ -17,23 +17,37 @@ import (
 // SaveOrg keeps the national tree; moved reports that a known organisation changed parent or division.
 func (t *storeTx) SaveOrg(ctx context.Context, org jurisdiction.Org) (bool, error) {
 	var parent, division *string
-	err := t.tx.QueryRow(ctx, `SELECT parent_id, division_code FROM bridge.org_tree WHERE id = $1`, org.ID).Scan(&parent, &division)
-	known := err == nil
-	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+	known := true
+	err := t.queryRow(ctx, func(row pgx.Row) error {
+		err := row.Scan(&parent, &division)
+		if errors.Is(err, pgx.ErrNoRows) {
+			known, err = false, nil
+		}
+		return err
+	}, `SELECT parent_id, division_code FROM bridge.org_tree WHERE id = $1`, org.ID)
+	if err != nil {
 		return false, fmt.Errorf("read organisation %s: %w", org.ID, err)
 	}
-	_, err = t.tx.Exec(ctx, `INSERT INTO bridge.org_tree (id, parent_id, division_code) VALUES ($1, NULLIF($2, ''), NULLIF($3, ''))
+	t.later("save organisation "+org.ID,
+		`INSERT INTO bridge.org_tree (id, parent_id, division_code) VALUES ($1, NULLIF($2, ''), NULLIF($3, ''))
 		ON CONFLICT (id) DO UPDATE SET parent_id = excluded.parent_id, division_code = excluded.division_code`,
 		org.ID, org.ParentID, org.DivisionCode)
-	if err != nil {
-		return false, fmt.Errorf("save organisation %s: %w", org.ID, err)
-	}
 	return known && (deref(parent) != org.ParentID || deref(division) != org.DivisionCode), nil
 }
 
 // Ancestors loads the path from id to the root in one recursive query; the depth bound guards against cycles.
 func (t *storeTx) Ancestors(ctx context.Context, id string) (map[string]jurisdiction.Org, error) {
-	rows, err := t.tx.Query(ctx, `WITH RECURSIVE path AS (
+	out := map[string]jurisdiction.Org{}
+	err := t.query(ctx, func(rows pgx.Rows) error {
+		for rows.Next() {
+			var o jurisdiction.Org
+			if err := rows.Scan(&o.ID, &o.ParentID, &o.DivisionCode); err != nil {
+				return err
+			}
+			out[o.ID] = o
+		}
+		return rows.Err()
+	}, `WITH RECURSIVE path AS (
 			SELECT id, parent_id, division_code, 1 AS depth FROM bridge.org_tree WHERE id = $1
 			UNION ALL
 			SELECT o.id, o.parent_id, o.division_code, p.depth + 1 FROM bridge.org_tree o JOIN path p ON o.id = p.parent_id
@@ -42,21 +56,16 @@ func (t *storeTx) Ancestors(ctx context.Context, id string) (map[string]jurisdic
 	if err != nil {
 		return nil, fmt.Errorf("read ancestors of organisation %s: %w", id, err)
 	}
-	out := map[string]jurisdiction.Org{}
-	for rows.Next() {
-		var o jurisdiction.Org
-		if err := rows.Scan(&o.ID, &o.ParentID, &o.DivisionCode); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		out[o.ID] = o
-	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // Descendants lists every organisation below id.
 func (t *storeTx) Descendants(ctx context.Context, id string) ([]string, error) {
-	rows, err := t.tx.Query(ctx, `WITH RECURSIVE below AS (
+	var ids []string
+	err := t.query(ctx, func(rows pgx.Rows) (err error) {
+		ids, err = pgx.CollectRows(rows, pgx.RowTo[string])
+		return err
+	}, `WITH RECURSIVE below AS (
 			SELECT id, 1 AS depth FROM bridge.org_tree WHERE parent_id = $1
 			UNION ALL
 			SELECT o.id, b.depth + 1 FROM bridge.org_tree o JOIN below b ON o.parent_id = b.id WHERE b.depth < 64)
@@ -64,40 +73,37 @@ func (t *storeTx) Descendants(ctx context.Context, id string) ([]string, error) 
 	if err != nil {
 		return nil, fmt.Errorf("read organisations below %s: %w", id, err)
 	}
-	return pgx.CollectRows(rows, pgx.RowTo[string])
+	return ids, nil
 }
 
 // Park keeps the newest version of a row whose parent has not arrived.
 func (t *storeTx) Park(ctx context.Context, v events.RowVersion, waiting jurisdiction.Dependency) error {
-	_, err := t.tx.Exec(ctx, `INSERT INTO bridge.parked (table_name, id, update_time, payload, waiting_table, waiting_id)
+	t.later("park "+v.Table+" "+v.ID, `INSERT INTO bridge.parked (table_name, id, update_time, payload, waiting_table, waiting_id)
 		VALUES ($1, $2, $3, $4, $5, $6)
 		ON CONFLICT (table_name, id) DO UPDATE SET update_time = excluded.update_time, payload = excluded.payload,
 			waiting_table = excluded.waiting_table, waiting_id = excluded.waiting_id
 		WHERE bridge.parked.update_time <= excluded.update_time`,
 		v.Table, v.ID, v.UpdateTime, string(v.Payload), waiting.Table, waiting.ID)
-	if err != nil {
-		return fmt.Errorf("park %s %s: %w", v.Table, v.ID, err)
-	}
 	return nil
 }
 
 // Unpark forgets a parked row once a version at least as new is decided.
 func (t *storeTx) Unpark(ctx context.Context, table, id string, upTo time.Time) error {
-	_, err := t.tx.Exec(ctx, `DELETE FROM bridge.parked WHERE table_name = $1 AND id = $2 AND update_time <= $3`, table, id, upTo)
-	if err != nil {
-		return fmt.Errorf("unpark %s %s: %w", table, id, err)
-	}
+	t.later("unpark "+table+" "+id, `DELETE FROM bridge.parked WHERE table_name = $1 AND id = $2 AND update_time <= $3`, table, id, upTo)
 	return nil
 }
 
 // Parked returns the rows waiting for a parent.
 func (t *storeTx) Parked(ctx context.Context, waiting jurisdiction.Dependency) ([]events.RowVersion, error) {
-	rows, err := t.tx.Query(ctx, `SELECT table_name, id, update_time, payload FROM bridge.parked
-		WHERE waiting_table = $1 AND waiting_id = $2`, waiting.Table, waiting.ID)
+	var parked []events.RowVersion
+	err := t.query(ctx, func(rows pgx.Rows) (err error) {
+		parked, err = collectVersions(rows)
+		return err
+	}, `SELECT table_name, id, update_time, payload FROM bridge.parked WHERE waiting_table = $1 AND waiting_id = $2`, waiting.Table, waiting.ID)
 	if err != nil {
 		return nil, fmt.Errorf("read rows %s: %w", waiting, err)
 	}
-	return collectVersions(rows)
+	return parked, nil
 }
 
 func collectVersions(rows pgx.Rows) ([]events.RowVersion, error) {
@@ -110,6 +116,9 @@ func collectVersions(rows pgx.Rows) ([]events.RowVersion, error) {
 
 // Quarantine records a bad row with its reason; the same event quarantined twice is recorded once.
 func (t *storeTx) Quarantine(ctx context.Context, v events.RowVersion, reason string) error {
+	if err := t.send(ctx); err != nil {
+		return err
+	}
 	return quarantine(ctx, t.tx, v, reason)
 }
 
