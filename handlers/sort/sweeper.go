@@ -3,6 +3,7 @@ package sort
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"hotline-bridge/events"
@@ -24,21 +25,26 @@ func (s *Sorter) Sweep(ctx context.Context, parked ParkedRows, maxWait time.Dura
 	if err != nil {
 		return 0, 0, fmt.Errorf("find decidable parked rows: %w", err)
 	}
-	for _, v := range rows {
-		if err := s.resort(ctx, v); err != nil {
+	for chunk := range slices.Chunk(rows, resortChunk) {
+		if err := s.resort(ctx, chunk); err != nil {
 			return released, 0, err
 		}
-		released++
+		released += len(chunk)
 	}
 	expired, err = parked.ExpireOrphans(ctx, maxWait)
 	return released, expired, err
 }
 
-// resort decides a version already seen once more; a bad row found now is quarantined in the same transaction.
-func (s *Sorter) resort(ctx context.Context, v events.RowVersion) error {
+// resortChunk bounds one transaction of released rows.
+const resortChunk = 200
+
+// resort decides versions already seen once more, in one transaction; a bad row found now is quarantined there.
+func (s *Sorter) resort(ctx context.Context, rows []events.RowVersion) error {
 	return s.store.Apply(ctx, func(tx Tx) error {
 		w := &worklist{sorter: s, tx: tx, carried: true}
-		w.push(v, true)
+		for _, v := range rows {
+			w.push(v, true)
+		}
 		return w.run(ctx)
 	})
 }

@@ -62,6 +62,9 @@ func (t *storeTx) Claim(ctx context.Context, v events.RowVersion, again bool) (s
 	var at time.Time
 	var oldDigest string
 	var unit *string
+	if v.Table == events.Registration {
+		t.lockDependency(v.Table, v.ID)
+	}
 	found := true
 	err := t.queryRow(ctx, func(row pgx.Row) error {
 		err := row.Scan(&at, &oldDigest, &prev.Decided, &unit)
@@ -112,6 +115,7 @@ func (t *storeTx) Decided(ctx context.Context, table, id string, decided bool, u
 func (t *storeTx) RegistrationUnit(ctx context.Context, id string) (string, bool, error) {
 	var decided bool
 	var unit *string
+	t.lockDependency(events.Registration, id)
 	err := t.queryRow(ctx, func(row pgx.Row) error {
 		err := row.Scan(&decided, &unit)
 		if errors.Is(err, pgx.ErrNoRows) {
@@ -136,4 +140,11 @@ func deref(s *string) string {
 func isDataError(err error) bool {
 	var pgErr *pgconn.PgError
 	return errors.As(err, &pgErr) && (pgErr.Code[:2] == "22" || pgErr.Code[:2] == "23")
+}
+
+// lockDependency serialises a registration's decision with its children's look-ups of it. Without it a child
+// could read "not decided yet" and park while the registration's transaction, not seeing the uncommitted park,
+// decides without releasing it; the child would then wait for the next sweep.
+func (t *storeTx) lockDependency(table, id string) {
+	t.later("lock "+table+" "+id, "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", table+":"+id)
 }
