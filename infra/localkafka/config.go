@@ -84,11 +84,16 @@ const log4j2Config = `<?xml version="1.0" encoding="UTF-8"?>
 
 // newClusterID returns a random Kafka UUID in its base64 form.
 func newClusterID() (string, error) {
-	var b [16]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		return "", fmt.Errorf("generate cluster id: %w", err)
+	for {
+		var b [16]byte
+		if _, err := rand.Read(b[:]); err != nil {
+			return "", fmt.Errorf("generate cluster id: %w", err)
+		}
+		// One id in 64 starts with '-', which kafka-storage's argument parser takes for an option.
+		if id := base64.RawURLEncoding.EncodeToString(b[:]); id[0] != '-' {
+			return id, nil
+		}
 	}
-	return base64.RawURLEncoding.EncodeToString(b[:]), nil
 }
 
 func addr(port int) string { return "127.0.0.1:" + strconv.Itoa(port) }
