@@ -98,7 +98,9 @@ func (c *cli) seedCommand() *cobra.Command {
 			}
 			opts.Change.Seed = opts.Generate.Seed
 			opts.Changes = opts.Changes || opts.Skip
-			return pipeline.Seed(cmd.Context(), cfg, log, opts)
+			generated, changed, err := pipeline.Seed(cmd.Context(), cfg, log, opts)
+			log.Info("seeded national upstream", "generated", generated.String(), "changed", changed.String())
+			return err
 		},
 	}
 	f := cmd.Flags()

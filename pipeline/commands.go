@@ -42,27 +42,24 @@ type SeedOptions struct {
 	Skip     bool // only change, do not generate
 }
 
-// Seed fills the reference upstream with synthetic national data and optionally keeps changing it.
-func Seed(ctx context.Context, cfg Config, log *slog.Logger, opts SeedOptions) error {
+// Seed fills the reference upstream with synthetic national data and optionally keeps changing it; it returns
+// what it generated and what it changed.
+func Seed(ctx context.Context, cfg Config, log *slog.Logger, opts SeedOptions) (generated, changed seed.Stats, err error) {
 	db, err := openDatabase(ctx, log, "upstream database", cfg.UpstreamURL)
 	if err != nil {
-		return err
+		return generated, changed, err
 	}
 	defer db.Close()
 	if err := postgres.MigrateUpstream(ctx, db); err != nil {
-		return err
+		return generated, changed, err
 	}
 	if !opts.Skip {
-		stats, err := seed.Generate(ctx, db, opts.Generate)
-		if err != nil {
-			return err
+		if generated, err = seed.Generate(ctx, db, opts.Generate); err != nil {
+			return generated, changed, err
 		}
-		log.Info("seeded national upstream", "rows", stats.String())
 	}
-	if !opts.Changes {
-		return nil
+	if opts.Changes {
+		changed, err = seed.Change(ctx, db, opts.Change)
 	}
-	stats, err := seed.Change(ctx, db, opts.Change)
-	log.Info("changed national upstream", "rows", stats.String())
-	return err
+	return generated, changed, err
 }

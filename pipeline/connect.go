@@ -8,6 +8,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"hotline-bridge/handlers/pace"
 	"hotline-bridge/infra/kafka"
 	"hotline-bridge/infra/postgres"
 )
@@ -15,19 +16,17 @@ import (
 // retryStartup calls connect until it succeeds or ctx ends, reporting each failure with the address (never a
 // secret): a database or broker that is still starting, or briefly down, must not crash the bridge.
 func retryStartup(ctx context.Context, log *slog.Logger, what, addr string, connect func() error) error {
-	backoff := 500 * time.Millisecond
+	backoff := pace.Backoff(500*time.Millisecond, 15*time.Second)
 	for {
 		err := connect()
 		if err == nil {
 			return nil
 		}
-		log.Warn("cannot reach "+what+"; retrying", "address", addr, "retry_in", backoff, "error", err)
-		select {
-		case <-ctx.Done():
+		wait := backoff.NextBackOff()
+		log.Warn("cannot reach "+what+"; retrying", "address", addr, "retry_in", wait, "error", err)
+		if pace.Sleep(ctx, wait); ctx.Err() != nil {
 			return fmt.Errorf("%s at %s: %w (gave up: %w)", what, addr, err, ctx.Err())
-		case <-time.After(backoff):
 		}
-		backoff = min(2*backoff, 15*time.Second)
 	}
 }
 

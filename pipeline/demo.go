@@ -86,24 +86,14 @@ func startDemoServices(ctx context.Context, cfg *Config, log *slog.Logger) (func
 }
 
 func seedDemo(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer, opts DemoOptions) error {
-	db, err := openDatabase(ctx, log, "upstream database", cfg.UpstreamURL)
-	if err != nil {
-		return err
+	stats, changes, err := Seed(ctx, cfg, log, SeedOptions{
+		Generate: seed.Options{Registrations: opts.Registrations},
+		Changes:  true, Change: seed.ChangeOptions{Rounds: 3, Interval: -1},
+	})
+	if err == nil {
+		fmt.Fprintf(out, "seeded a national upstream: %s\nthen changed it like the live platform: %s\n", stats, changes)
 	}
-	defer db.Close()
-	if err := postgres.MigrateUpstream(ctx, db); err != nil {
-		return err
-	}
-	stats, err := seed.Generate(ctx, db, seed.Options{Registrations: opts.Registrations})
-	if err != nil {
-		return err
-	}
-	changes, err := seed.Change(ctx, db, seed.ChangeOptions{Rounds: 3, Interval: -1})
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(out, "seeded a national upstream: %s\nthen changed it like the live platform: %s\n", stats, changes)
-	return nil
+	return err
 }
 
 // printUnitCounts shows, per unit, how many rows of each kind the dedicated store holds.

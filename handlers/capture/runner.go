@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"sync"
 	"time"
+
+	"hotline-bridge/handlers/pace"
 )
 
 // Runner drives pollers: each polls on its own schedule, and a failing round (upstream or broker down) is
@@ -35,7 +37,7 @@ func (r *Runner) Run(ctx context.Context, untilIdle bool) error {
 }
 
 func (r *Runner) runPoller(ctx context.Context, p *Poller, untilIdle bool) {
-	backoff := time.Duration(0)
+	backoff := pace.Backoff(200*time.Millisecond, r.MaxBackoff)
 	for ctx.Err() == nil {
 		round, err := p.Poll(ctx)
 		if r.OnRound != nil {
@@ -45,32 +47,16 @@ func (r *Runner) runPoller(ctx context.Context, p *Poller, untilIdle bool) {
 		case err != nil && errors.Is(err, context.Canceled):
 			return
 		case err != nil:
-			backoff = r.nextBackoff(backoff)
-			r.Log.Warn("capture round failed; retrying", "table", p.Table(), "retry_in", backoff, "error", err)
-			sleep(ctx, backoff)
+			wait := backoff.NextBackOff()
+			r.Log.Warn("capture round failed; retrying", "table", p.Table(), "retry_in", wait, "error", err)
+			pace.Sleep(ctx, wait)
 		case round.Published == 0 && untilIdle:
 			return
 		case round.Published == 0:
-			backoff = 0
-			sleep(ctx, r.Interval)
+			backoff.Reset()
+			pace.Sleep(ctx, r.Interval)
 		default:
-			backoff = 0
+			backoff.Reset()
 		}
-	}
-}
-
-func (r *Runner) nextBackoff(prev time.Duration) time.Duration {
-	if prev == 0 {
-		return 200 * time.Millisecond
-	}
-	return min(2*prev, r.MaxBackoff)
-}
-
-func sleep(ctx context.Context, d time.Duration) {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-	case <-t.C:
 	}
 }

@@ -7,7 +7,10 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/cenkalti/backoff/v5"
+
 	"hotline-bridge/events"
+	"hotline-bridge/handlers/pace"
 )
 
 // Config tunes a Forwarder.
@@ -130,7 +133,7 @@ func (f *Forwarder) Run(ctx context.Context, interval time.Duration) error {
 			_ = r.pause(ctx, err)
 		case n < f.cfg.BatchSize:
 			r.recovered()
-			sleep(ctx, interval)
+			pace.Sleep(ctx, interval)
 		default:
 			r.recovered()
 		}
@@ -138,15 +141,16 @@ func (f *Forwarder) Run(ctx context.Context, interval time.Duration) error {
 	return nil
 }
 
-func (f *Forwarder) retrier() *retrier { return &retrier{cfg: f.cfg, log: f.log} }
+func (f *Forwarder) retrier() *retrier {
+	return &retrier{log: f.log, backoff: pace.Backoff(f.cfg.MinBackoff, f.cfg.MaxBackoff)}
+}
 
 // retrier paces and reports consecutive failures. Each failure is logged once, here: the error names the broker or
 // database that failed (the sender and outbox put the address in it) and never carries a payload.
 type retrier struct {
-	cfg      Config
 	log      *slog.Logger
 	failures int
-	backoff  time.Duration
+	backoff  *backoff.ExponentialBackOff
 }
 
 // pause waits before the next attempt; it returns ctx's error once ctx has ended.
@@ -155,9 +159,9 @@ func (r *retrier) pause(ctx context.Context, err error) error {
 		return ctx.Err()
 	}
 	r.failures++
-	r.backoff = min(max(2*r.backoff, r.cfg.MinBackoff), r.cfg.MaxBackoff)
-	r.log.Warn("forwarding outbox events failed; retrying", "attempt", r.failures, "retry_in", r.backoff, "error", err)
-	sleep(ctx, r.backoff)
+	wait := r.backoff.NextBackOff()
+	r.log.Warn("forwarding outbox events failed; retrying", "attempt", r.failures, "retry_in", wait, "error", err)
+	pace.Sleep(ctx, wait)
 	return ctx.Err()
 }
 
@@ -165,14 +169,6 @@ func (r *retrier) recovered() {
 	if r.failures > 0 {
 		r.log.Info("forwarding outbox events recovered", "failed_attempts", r.failures)
 	}
-	r.failures, r.backoff = 0, 0
-}
-
-func sleep(ctx context.Context, d time.Duration) {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-	case <-t.C:
-	}
+	r.failures = 0
+	r.backoff.Reset()
 }
