@@ -159,3 +159,29 @@ func capturedVersion(t *testing.T, e *bridgeEnv, table, id string) events.RowVer
 	c := latest(readCaptureTopic(t, e.cfg.KafkaBrokers, e.cfg.TopicPrefix, table))[id]
 	return events.RowVersion{Table: table, ID: id, UpdateTime: c.UpdateTime, Payload: c.Payload}
 }
+
+func TestSortBadRowReleasedFromParkingIsQuarantinedOnce(t *testing.T) {
+	e := newBridgeEnv(t, testenv.KafkaBrokers(t))
+	store := storeQuerier(t, e)
+	e.exec(t, treeSQL)
+	pub, err := kafka.NewPublisher(kafkaConfig(e))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pub.Close()
+	// Its registration is unknown, so it parks; its amount is unstorable, which only shows when it is released.
+	publish(t, pub, e, capture.NewRowChangedMessage(row(events.Object, "BAD-LATER", `"registration_id":"R9","amount":"abc"`)))
+	e.runUntilIdle(t)
+	if n := store.count(t, `SELECT count(*) FROM bridge.parked WHERE id = 'BAD-LATER'`); n != 1 {
+		t.Fatalf("%d parked rows for BAD-LATER, want 1", n)
+	}
+	e.exec(t, `INSERT INTO registration (id, update_time, reg_no, kind, handle_dept_id) VALUES ('R9', now() - interval '1 hour', 'N9', 1, 'ORG-420106')`)
+	e.runUntilIdle(t)
+	store.assertUnits(t, map[string]string{"registration R9": "420106", "object BAD-LATER": ""})
+	if n := store.count(t, `SELECT count(*) FROM bridge.quarantine WHERE row_id = 'BAD-LATER' AND reason LIKE '%numeric%'`); n != 1 {
+		t.Fatalf("BAD-LATER quarantined %d times with its reason, want once", n)
+	}
+	if n := store.count(t, `SELECT count(*) FROM bridge.parked`); n != 0 {
+		t.Fatalf("%d rows still parked: a quarantined row must leave parking", n)
+	}
+}

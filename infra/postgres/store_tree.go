@@ -115,7 +115,11 @@ func collectVersions(rows pgx.Rows) ([]events.RowVersion, error) {
 }
 
 // Quarantine records a bad row with its reason; the same event quarantined twice is recorded once.
+// A quarantined row also leaves parking: otherwise the sweep would release it again and again.
 func (t *storeTx) Quarantine(ctx context.Context, v events.RowVersion, reason string) error {
+	if err := t.Unpark(ctx, v.Table, v.ID, v.UpdateTime); err != nil {
+		return err
+	}
 	if err := t.send(ctx); err != nil {
 		return err
 	}
