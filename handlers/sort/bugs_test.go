@@ -1,0 +1,70 @@
+package sort_test
+
+import (
+	"strings"
+	"testing"
+
+	"hotline-bridge/events"
+	"hotline-bridge/handlers/sort"
+)
+
+// Known bugs of handlers/sort, each a failing test left skipped until it is fixed.
+
+// A decided registration whose newer version waits for an organisation not captured yet is parked; when the
+// organisation arrives, the registration and its family must end up in the new unit and leave the old one.
+func TestRegistrationParkedAfterBeingDecidedStillLeavesItsOldUnit(t *testing.T) {
+	t.Skip("bug: parking a newer version records Decided(false, \"\"), so the ledger forgets the row is still stored " +
+		"in 420102; on release Put gets previousUnit \"\" (no removed event) and carryAlong sees prev.Decided=false " +
+		"(family not re-read): IP1 stays in 420102")
+	w := newWorld(t)
+	w.sort(w.change(events.Registration, "R1", 10, registration("ORG-420102-S01")))
+	w.sort(w.change(events.InfoProvider, "IP1", 11, child("R1")))
+	w.takeOutbox()
+
+	w.sort(w.change(events.Registration, "R1", 20, registration("ORG-420106-S09"))) // a station not captured yet
+	w.wantParked(map[string]string{"registration R1": "organization ORG-420106-S09"})
+	w.sort(w.change(events.Organization, "ORG-420106-S09", 21, orgCols("ORG-420106", "")))
+
+	w.wantStored(map[string]string{"registration R1": "420106", "info_provider IP1": "420106"})
+	w.wantOutbox(
+		"420106 organization.upserted ORG-420106-S09",
+		"420102 registration.removed R1", "420102 info_provider.removed IP1",
+		"420106 registration.upserted R1", "420106 info_provider.upserted IP1",
+	)
+}
+
+// The same for an organisation: a station decided into 江岸区 moves under a bureau not captured yet.
+func TestOrganisationParkedAfterBeingDecidedStillLeavesItsOldUnit(t *testing.T) {
+	t.Skip("bug: as for registrations, the parked station loses its unit in the ledger, so personnel P1 stays in 420102")
+	w := newWorld(t)
+	w.sort(w.change(events.Personnel, "P1", 10, map[string]any{"org_id": "ORG-420102-S01", "name": "李四"}))
+	w.takeOutbox()
+
+	w.sort(w.change(events.Organization, "ORG-420102-S01", 20, orgCols("ORG-420111", ""))) // 洪山区, not captured yet
+	w.sort(w.change(events.Organization, "ORG-420111", 21, orgCols("ORG-420100", "420111")))
+
+	w.wantStored(map[string]string{"organization ORG-420102-S01": "420111", "personnel P1": "420111"})
+	w.wantOutbox(
+		"420111 organization.upserted ORG-420111",
+		"420102 organization.removed ORG-420102-S01", "420102 personnel.removed P1",
+		"420111 organization.upserted ORG-420102-S01", "420111 personnel.upserted P1",
+	)
+}
+
+// A child whose current upstream version is bad is quarantined when its registration moves; the version
+// decided before must not stay with the unit that no longer handles the work order.
+func TestCarriedBadChildDoesNotStayInTheOldUnit(t *testing.T) {
+	t.Skip("bug: the re-read bad version is quarantined before Claim, and nothing removes the version decided " +
+		"before: IP1 (personal data) stays in 420102, which no longer handles R1, with no removed event")
+	w := newWorld(t)
+	w.sort(w.change(events.Registration, "R1", 10, registration("ORG-420102-S01")))
+	w.sort(w.change(events.InfoProvider, "IP1", 11, child("R1")))
+	w.change(events.InfoProvider, "IP1", 15, map[string]any{"registration_id": "R1", "address": strings.Repeat("x", sort.MaxFieldBytes+1)})
+	w.takeOutbox()
+
+	w.sort(w.change(events.Registration, "R1", 20, registration("ORG-420106")))
+	if unit := w.store.snapshot().rows[rowKey{events.InfoProvider, "IP1"}].Unit; unit == "420102" {
+		t.Errorf("info_provider IP1 still stored in 420102 after its registration moved to 420106")
+	}
+	w.wantOutbox("420102 registration.removed R1", "420106 registration.upserted R1", "420102 info_provider.removed IP1")
+}
