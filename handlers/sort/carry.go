@@ -18,7 +18,9 @@ func (w *worklist) carryAlong(ctx context.Context, kind events.Kind, id string, 
 	if err := w.unpark(ctx, jurisdiction.Dependency{Table: kind.Table, ID: id}); err != nil {
 		return err
 	}
-	changed := prev.Decided && (prev.Unit != storeUnit(verdict) || moved)
+	// A row seen for the first time carries nothing along (its dependants waited in parking); one that was decided,
+	// or is still stored from an earlier version, carries its dependants when its unit or its place in the tree changes.
+	changed := (prev.Decided || prev.Unit != "") && (prev.Unit != storeUnit(verdict) || moved)
 	if !changed || !verdict.Decided() {
 		return nil
 	}

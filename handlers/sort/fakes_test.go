@@ -175,6 +175,11 @@ func (t *fakeTx) Claim(ctx context.Context, v events.RowVersion, again bool) (so
 	return prev, true, nil
 }
 
+// StoredUnit mirrors the ledger read: the unit recorded with the row, "" for an unknown row.
+func (t *fakeTx) StoredUnit(ctx context.Context, table, id string) (string, error) {
+	return t.st.ledger[rowKey{table, id}].Unit, nil
+}
+
 // Decided replaces the verdict of a claimed row; like the UPDATE it mirrors, it does nothing to an unknown row.
 func (t *fakeTx) Decided(ctx context.Context, table, id string, decided bool, unit string) error {
 	k := rowKey{table, id}

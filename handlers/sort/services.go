@@ -19,7 +19,10 @@ type Tx interface {
 	// Claim records v as the newest version seen of its row and reports whether to process it: false for an
 	// older version or, unless again is set, the same one (a duplicate delivery). It returns what was known.
 	Claim(ctx context.Context, v events.RowVersion, again bool) (Previous, bool, error)
-	// Decided records the verdict of the row's newest version in the ledger.
+	// StoredUnit is the unit the dedicated store holds the row under, "" when it does not hold it.
+	StoredUnit(ctx context.Context, table, id string) (string, error)
+	// Decided records the verdict of the row's newest version in the ledger, with the unit the store holds it
+	// under (a parked version leaves the row where its previous version is).
 	Decided(ctx context.Context, table, id string, decided bool, unit string) error
 
 	SaveOrg(ctx context.Context, org jurisdiction.Org) (moved bool, err error)

@@ -36,7 +36,7 @@ func (w *worklist) run(ctx context.Context) error {
 		var bad *BadRowError
 		if errors.As(err, &bad) && !first {
 			// A row carried along is quarantined here; the one the event was about goes to the poison queue.
-			err = w.tx.Quarantine(ctx, it.v, bad.Reason)
+			err = w.quarantine(ctx, it.v, bad.Reason)
 		}
 		if err != nil {
 			return err
@@ -63,13 +63,36 @@ func (w *worklist) decide(ctx context.Context, it item) error {
 	if err != nil {
 		return err
 	}
-	if err := w.tx.Decided(ctx, kind.Table, it.v.ID, verdict.Decided(), storeUnit(verdict)); err != nil {
-		return err
-	}
 	if err := w.apply(ctx, kind, it.v, row, verdict, prev); err != nil {
 		return err
 	}
+	// Recorded after the store write, so that the ledger's unit is always where the store holds the row: a parked
+	// version leaves the row where its previous version is stored until it is decided.
+	unit := storeUnit(verdict)
+	if !verdict.Decided() {
+		unit = prev.Unit
+	}
+	if err := w.tx.Decided(ctx, kind.Table, it.v.ID, verdict.Decided(), unit); err != nil {
+		return err
+	}
 	return w.carryAlong(ctx, kind, it.v.ID, verdict, prev, moved)
+}
+
+// quarantine sets a carried-along row aside with its reason. Where it belongs can no longer be told, so a version
+// stored earlier leaves its unit too: a unit that no longer handles the work order must not keep its data.
+func (w *worklist) quarantine(ctx context.Context, v events.RowVersion, reason string) error {
+	if err := w.tx.Quarantine(ctx, v, reason); err != nil {
+		return err
+	}
+	unit, err := w.tx.StoredUnit(ctx, v.Table, v.ID)
+	kind, known := events.KindByTable(v.Table)
+	if err != nil || unit == "" || !known {
+		return err
+	}
+	if err := w.tx.Remove(ctx, kind, v, unit); err != nil {
+		return err
+	}
+	return w.tx.Decided(ctx, v.Table, v.ID, true, "")
 }
 
 // apply makes the store reflect the verdict.

@@ -111,6 +111,22 @@ func (t *storeTx) Decided(ctx context.Context, table, id string, decided bool, u
 	return nil
 }
 
+// StoredUnit answers from the ledger, whose unit is always where the store holds the row.
+func (t *storeTx) StoredUnit(ctx context.Context, table, id string) (string, error) {
+	var unit *string
+	err := t.queryRow(ctx, func(row pgx.Row) error {
+		err := row.Scan(&unit)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil
+		}
+		return err
+	}, `SELECT unit_code FROM bridge.row_state WHERE table_name = $1 AND id = $2`, table, id)
+	if err != nil {
+		return "", fmt.Errorf("read stored unit of %s %s: %w", table, id, err)
+	}
+	return deref(unit), nil
+}
+
 // RegistrationUnit answers from the ledger: known once the registration was decided.
 func (t *storeTx) RegistrationUnit(ctx context.Context, id string) (string, bool, error) {
 	var decided bool

@@ -8,14 +8,11 @@ import (
 	"hotline-bridge/handlers/sort"
 )
 
-// Known bugs of handlers/sort, each a failing test left skipped until it is fixed.
+// Regressions: each test here once failed against handlers/sort and describes the behaviour that fixed it.
 
 // A decided registration whose newer version waits for an organisation not captured yet is parked; when the
 // organisation arrives, the registration and its family must end up in the new unit and leave the old one.
 func TestRegistrationParkedAfterBeingDecidedStillLeavesItsOldUnit(t *testing.T) {
-	t.Skip("bug: parking a newer version records Decided(false, \"\"), so the ledger forgets the row is still stored " +
-		"in 420102; on release Put gets previousUnit \"\" (no removed event) and carryAlong sees prev.Decided=false " +
-		"(family not re-read): IP1 stays in 420102")
 	w := newWorld(t)
 	w.sort(w.change(events.Registration, "R1", 10, registration("ORG-420102-S01")))
 	w.sort(w.change(events.InfoProvider, "IP1", 11, child("R1")))
@@ -35,7 +32,6 @@ func TestRegistrationParkedAfterBeingDecidedStillLeavesItsOldUnit(t *testing.T) 
 
 // The same for an organisation: a station decided into 江岸区 moves under a bureau not captured yet.
 func TestOrganisationParkedAfterBeingDecidedStillLeavesItsOldUnit(t *testing.T) {
-	t.Skip("bug: as for registrations, the parked station loses its unit in the ledger, so personnel P1 stays in 420102")
 	w := newWorld(t)
 	w.sort(w.change(events.Personnel, "P1", 10, map[string]any{"org_id": "ORG-420102-S01", "name": "李四"}))
 	w.takeOutbox()
@@ -54,8 +50,6 @@ func TestOrganisationParkedAfterBeingDecidedStillLeavesItsOldUnit(t *testing.T) 
 // A child whose current upstream version is bad is quarantined when its registration moves; the version
 // decided before must not stay with the unit that no longer handles the work order.
 func TestCarriedBadChildDoesNotStayInTheOldUnit(t *testing.T) {
-	t.Skip("bug: the re-read bad version is quarantined before Claim, and nothing removes the version decided " +
-		"before: IP1 (personal data) stays in 420102, which no longer handles R1, with no removed event")
 	w := newWorld(t)
 	w.sort(w.change(events.Registration, "R1", 10, registration("ORG-420102-S01")))
 	w.sort(w.change(events.InfoProvider, "IP1", 11, child("R1")))
