@@ -21,20 +21,7 @@ import (
 // watermarking cost. Run: go tool task test PKGS=./pipeline/ -- -run '^$' -bench Capture -benchtime 3x
 func BenchmarkCapture(b *testing.B) {
 	ctx := context.Background()
-	upstreamURL := testenv.Postgres(b)
-	upstream, err := postgres.Open(ctx, upstreamURL)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer upstream.Close()
-	if err := postgres.MigrateUpstream(ctx, upstream); err != nil {
-		b.Fatal(err)
-	}
-	stats, err := seed.Generate(ctx, upstream, seed.Options{Registrations: 20000, Now: time.Now().Add(-time.Hour)})
-	if err != nil {
-		b.Fatal(err)
-	}
-	rows := stats.Total()
+	upstreamURL, upstream, rows := seededUpstream(b, 20000)
 	source := postgres.NewUpstreamSource(upstream)
 
 	b.Run("reference-read-only", func(b *testing.B) {
@@ -55,6 +42,27 @@ func BenchmarkCapture(b *testing.B) {
 		}
 		b.ReportMetric(float64(rows*b.N)/b.Elapsed().Seconds(), "rows/s")
 	})
+}
+
+// seededUpstream is a fresh upstream database seeded with a national data set of so many registrations, updated an
+// hour ago; rows is how many rows the seed wrote across all kinds.
+func seededUpstream(b *testing.B, registrations int) (url string, db *pgxpool.Pool, rows int) {
+	b.Helper()
+	ctx := context.Background()
+	url = testenv.Postgres(b)
+	db, err := postgres.Open(ctx, url)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(db.Close)
+	if err := postgres.MigrateUpstream(ctx, db); err != nil {
+		b.Fatal(err)
+	}
+	stats, err := seed.Generate(ctx, db, seed.Options{Registrations: registrations, Now: time.Now().Add(-time.Hour)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return url, db, stats.Total()
 }
 
 func readAll(b *testing.B, source *postgres.UpstreamSource, batch int) {

@@ -3,6 +3,7 @@ package pipeline_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -10,10 +11,10 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/twmb/franz-go/pkg/kadm"
-	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kerr"
 
 	"hotline-bridge/events"
+	"hotline-bridge/infra/kafka"
 	"hotline-bridge/infra/postgres"
 	"hotline-bridge/infra/testenv"
 	"hotline-bridge/pipeline"
@@ -97,57 +98,32 @@ func readCaptureTopic(t *testing.T, brokers []string, prefix, table string) []ca
 	topic := events.CaptureTopic(prefix, table)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.ConsumeTopics(topic),
-		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	ends, err := kadm.NewClient(cl).ListEndOffsets(ctx, topic)
-	if err != nil {
-		t.Fatalf("end offsets of %s: %v", topic, err)
-	}
-	remaining := map[int32]int64{}
-	ends.Each(func(o kadm.ListedOffset) {
-		if o.Offset > 0 {
-			remaining[o.Partition] = o.Offset
-		}
-	})
 	var out []captured
-	for len(remaining) > 0 {
-		fetches := cl.PollFetches(ctx)
-		if err := fetches.Err0(); err != nil {
-			t.Fatalf("consume %s: %v", topic, err)
-		}
-		fetches.EachRecord(func(r *kgo.Record) {
-			out = append(out, decodeCaptured(t, r))
-			if r.Offset+1 >= remaining[r.Partition] {
-				delete(remaining, r.Partition)
-			}
-		})
+	err := kafka.ReadTopic(ctx, brokers, topic, true, false, func(r kafka.Record) error {
+		c, err := decodeCaptured(r)
+		out = append(out, c)
+		return err
+	})
+	if errors.Is(err, kerr.UnknownTopicOrPartition) {
+		return nil // the bridge creates its topics as it starts: until then nothing is captured
+	}
+	if err = errors.Join(err, ctx.Err()); err != nil {
+		t.Fatalf("read %s: %v", topic, err)
 	}
 	return out
 }
 
-func decodeCaptured(t *testing.T, r *kgo.Record) captured {
-	c := captured{Row: map[string]any{}, Payload: r.Value}
-	for _, h := range r.Headers {
-		switch h.Key {
-		case "_watermill_message_uuid":
-			c.EventID = string(h.Value)
-		case events.MetaRowID:
-			c.RowID = string(h.Value)
-		case events.MetaUpdateTime:
-			c.UpdateTime, _ = time.Parse(time.RFC3339Nano, string(h.Value))
-		}
-	}
+func decodeCaptured(r kafka.Record) (captured, error) {
+	c := captured{EventID: r.Headers["_watermill_message_uuid"], RowID: r.Headers[events.MetaRowID],
+		Row: map[string]any{}, Payload: r.Value}
+	c.UpdateTime, _ = time.Parse(time.RFC3339Nano, r.Headers[events.MetaUpdateTime])
 	if err := json.Unmarshal(r.Value, &c.Row); err != nil {
-		t.Fatalf("record at %s/%d@%d is not JSON: %v", r.Topic, r.Partition, r.Offset, err)
+		return c, fmt.Errorf("record at %s/%d@%d is not JSON: %w", r.Topic, r.Partition, r.Offset, err)
 	}
-	if string(r.Key) != c.RowID {
-		t.Fatalf("record key %q, row id header %q", r.Key, c.RowID)
+	if r.Key != c.RowID {
+		return c, fmt.Errorf("record at %s/%d@%d: key %q, row id header %q", r.Topic, r.Partition, r.Offset, r.Key, c.RowID)
 	}
-	return c
+	return c, nil
 }
 
 // latest keeps, per row id, the newest captured version.

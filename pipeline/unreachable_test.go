@@ -1,29 +1,14 @@
 package pipeline_test
 
 import (
-	"bytes"
 	"net"
 	"os/exec"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"hotline-bridge/infra/testenv"
 )
-
-// lockedBuffer collects a child process's stderr while the test reads it.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-func (b *lockedBuffer) String() string { b.mu.Lock(); defer b.mu.Unlock(); return b.buf.String() }
 
 func closedPort(t *testing.T) string {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -50,14 +35,14 @@ func TestUnreachableDatabaseAndBrokerAreReportedWithAddressAndRetried(t *testing
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
-			stderr := &lockedBuffer{}
+			stderr := &testenv.SyncBuffer{}
 			cmd := exec.Command(bin, append([]string{"run", "--upstream-url=" + testenv.Postgres(t)}, c.flags...)...)
 			cmd.Stderr = stderr
 			if err := cmd.Start(); err != nil {
 				t.Fatal(err)
 			}
 			defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
-			waitFor(t, "two reports of the outage", time.Minute, func() bool { return strings.Count(stderr.String(), c.want) >= 2 })
+			waitFor(t, "two reports of the outage", time.Minute, func() bool { return stderr.Count(c.want) >= 2 })
 			out := stderr.String()
 			if !strings.Contains(out, c.addr) || strings.Contains(out, "hunter2") || strings.Contains(out, "goroutine ") {
 				t.Fatalf("the report must name %s, hide the password and show no stack trace:\n%s", c.addr, out)

@@ -2,14 +2,13 @@ package kafka_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kadm"
-	"github.com/twmb/franz-go/pkg/kgo"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
 
@@ -63,10 +62,10 @@ func TestSenderWritesCloudEventsRecords(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := map[string]*kgo.Record{}
+	got := map[string]kafka.Record{}
 	for _, unit := range []string{"420102", "420106", events.BroadcastUnit} {
 		for _, r := range readTopic(t, brokers, events.UnitTopic(prefix, unit)) {
-			got[headers(r)[events.HeaderID]] = r
+			got[r.Headers[events.HeaderID]] = r
 		}
 	}
 	if len(got) != len(batch) {
@@ -79,7 +78,7 @@ func TestSenderWritesCloudEventsRecords(t *testing.T) {
 		if published[i] != (distribute.Published{Seq: d.Seq, Partition: r.Partition, Offset: r.Offset}) {
 			t.Fatalf("event %d reported at %+v, found at partition %d offset %d", d.Seq, published[i], r.Partition, r.Offset)
 		}
-		traces[headers(r)[events.HeaderTraceParent]] = true
+		traces[r.Headers[events.HeaderTraceParent]] = true
 	}
 	if len(traces) != len(batch) {
 		t.Fatalf("%d distinct traceparents for %d events without a caller trace; want one each", len(traces), len(batch))
@@ -87,13 +86,13 @@ func TestSenderWritesCloudEventsRecords(t *testing.T) {
 	assertSeqOrderPerPartition(t, batch, published)
 }
 
-func assertRecord(t *testing.T, r *kgo.Record, d events.Distribution, prefix string) {
+func assertRecord(t *testing.T, r kafka.Record, d events.Distribution, prefix string) {
 	t.Helper()
 	want := map[string]string{
 		"ce_specversion": "1.0", "ce_id": d.EventID, "ce_type": d.Type, "ce_source": "/wuhan12315/hotline-bridge",
 		"ce_subject": d.RowID, "ce_time": d.RowTime.UTC().Format("2006-01-02T15:04:05.000000Z"), "content-type": "application/json",
 	}
-	h := headers(r)
+	h := r.Headers
 	for k, v := range want {
 		if h[k] != v {
 			t.Errorf("event %d header %s = %q, want %q", d.Seq, k, h[k], v)
@@ -102,7 +101,7 @@ func assertRecord(t *testing.T, r *kgo.Record, d events.Distribution, prefix str
 	if len(r.Headers) != len(want)+1 || !traceParentPattern.MatchString(h["traceparent"]) {
 		t.Errorf("event %d: headers %v; want exactly the CloudEvents ones and a valid traceparent", d.Seq, h)
 	}
-	if r.Topic != prefix+"."+d.Unit || string(r.Key) != d.Key || string(r.Value) != string(d.Payload) {
+	if r.Topic != prefix+"."+d.Unit || r.Key != d.Key || string(r.Value) != string(d.Payload) {
 		t.Errorf("event %d at %s key %q value %s", d.Seq, r.Topic, r.Key, r.Value)
 	}
 	if _, err := time.Parse(time.RFC3339, h["ce_time"]); err != nil {
@@ -139,7 +138,7 @@ func TestSenderContinuesTheCallersTrace(t *testing.T) {
 	if len(records) != 1 {
 		t.Fatalf("read %d records, want 1", len(records))
 	}
-	tp := headers(records[0])[events.HeaderTraceParent]
+	tp := records[0].Headers[events.HeaderTraceParent]
 	if tp != "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01" {
 		t.Fatalf("traceparent %q does not continue the caller's span", tp)
 	}
@@ -149,46 +148,15 @@ func TestSenderContinuesTheCallersTrace(t *testing.T) {
 	}
 }
 
-func headers(r *kgo.Record) map[string]string {
-	out := map[string]string{}
-	for _, h := range r.Headers {
-		out[h.Key] = string(h.Value)
-	}
-	return out
-}
-
 // readTopic reads a topic from the beginning to its current end.
-func readTopic(t *testing.T, brokers []string, topic string) []*kgo.Record {
+func readTopic(t *testing.T, brokers []string, topic string) []kafka.Record {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	ends, err := kadm.NewClient(cl).ListEndOffsets(ctx, topic)
-	if err != nil {
-		t.Fatalf("end offsets of %s: %v", topic, err)
-	}
-	remaining := map[int32]int64{}
-	ends.Each(func(o kadm.ListedOffset) {
-		if o.Offset > 0 {
-			remaining[o.Partition] = o.Offset
-		}
-	})
-	var out []*kgo.Record
-	for len(remaining) > 0 {
-		fetches := cl.PollFetches(ctx)
-		if err := fetches.Err0(); err != nil {
-			t.Fatalf("consume %s: %v", topic, err)
-		}
-		fetches.EachRecord(func(r *kgo.Record) {
-			out = append(out, r)
-			if r.Offset+1 >= remaining[r.Partition] {
-				delete(remaining, r.Partition)
-			}
-		})
+	var out []kafka.Record
+	err := kafka.ReadTopic(ctx, brokers, topic, true, false, func(r kafka.Record) error { out = append(out, r); return nil })
+	if err = errors.Join(err, ctx.Err()); err != nil {
+		t.Fatalf("read %s: %v", topic, err)
 	}
 	return out
 }

@@ -8,10 +8,13 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"hotline-bridge/infra/localproc"
 )
 
 // Broker is a throwaway single-node Kafka cluster.
@@ -22,14 +25,16 @@ type Broker struct {
 	port, ctrlPort int
 
 	mu      sync.Mutex
-	proc    *process // nil before the first launch
-	removed bool     // Stop has run; the broker cannot come back
+	proc    *localproc.Process // nil before the first launch
+	removed bool               // Stop has run; the broker cannot come back
 }
 
 const (
 	startAttempts = 3 // a free port can be taken before Kafka binds it
-	stopGrace     = 30 * time.Second
 )
+
+// stopStep is a clean shutdown: SIGTERM, then 30s before SIGKILL.
+var stopStep = localproc.Step{Signal: syscall.SIGTERM, Grace: 30 * time.Second}
 
 // Start resolves the jars (once per cache), formats fresh storage and starts
 // the broker, returning once a client can fetch metadata from it. ctx bounds
@@ -79,10 +84,10 @@ func (b *Broker) firstStart(ctx context.Context) error {
 
 func (b *Broker) configure(ctx context.Context) error {
 	var err error
-	if b.port, err = freePort(); err != nil {
+	if b.port, err = localproc.FreePort(); err != nil {
 		return err
 	}
-	if b.ctrlPort, err = freePort(); err != nil {
+	if b.ctrlPort, err = localproc.FreePort(); err != nil {
 		return err
 	}
 	if err := os.RemoveAll(b.dataDir()); err != nil {
@@ -109,8 +114,8 @@ func (b *Broker) format(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := p.wait(ctx); err != nil {
-		return fmt.Errorf("format kafka storage in %s: %w\n--- format log tail ---\n%s", b.dataDir(), err, logTail(logPath))
+	if err := p.Wait(ctx); err != nil {
+		return fmt.Errorf("format kafka storage in %s: %w\n--- format log tail ---\n%s", b.dataDir(), err, localproc.LogTail(logPath))
 	}
 	return nil
 }
@@ -137,7 +142,7 @@ func (b *Broker) launch(ctx context.Context) error {
 	b.proc = p
 	b.mu.Unlock()
 	if err := waitReady(ctx, b.Addr(), p); err != nil {
-		p.kill()
+		_ = p.Kill()
 		return b.startError(err)
 	}
 	return nil
@@ -145,7 +150,7 @@ func (b *Broker) launch(ctx context.Context) error {
 
 // waitReady polls with a real client until the broker lists itself in a
 // metadata response, the JVM exits, or ctx ends.
-func waitReady(ctx context.Context, addr string, p *process) error {
+func waitReady(ctx context.Context, addr string, p *localproc.Process) error {
 	cl, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.RequestRetries(0))
 	if err != nil {
 		return fmt.Errorf("create readiness client: %w", err)
@@ -159,8 +164,8 @@ func waitReady(ctx context.Context, addr string, p *process) error {
 			return nil
 		}
 		select {
-		case <-p.exited:
-			return fmt.Errorf("broker exited during startup: %v", p.waitErr)
+		case <-p.Exited():
+			return fmt.Errorf("broker exited during startup: %v", p.Err())
 		case <-ctx.Done():
 			return fmt.Errorf("broker not ready: %w (last attempt: %v)", ctx.Err(), err)
 		case <-tick.C:
@@ -182,8 +187,8 @@ func metadataOnce(ctx context.Context, cl *kgo.Client) error {
 }
 
 func (b *Broker) startError(err error) error {
-	tail := logTail(filepath.Join(b.dir, "broker.log"))
-	out := logTail(b.stdoutPath())
+	tail := localproc.LogTail(filepath.Join(b.dir, "broker.log"))
+	out := localproc.LogTail(b.stdoutPath())
 	if strings.Contains(tail+out, "Address already in use") {
 		err = fmt.Errorf("%w: %w", errPortTaken, err)
 	}
@@ -204,7 +209,7 @@ func (b *Broker) Kill() error {
 	if b.proc == nil {
 		return nil
 	}
-	return b.proc.kill()
+	return b.proc.Kill()
 }
 
 // Restart starts the broker again on the same port and log dirs, first
@@ -218,8 +223,8 @@ func (b *Broker) Restart(ctx context.Context) error {
 	}
 	p := b.proc
 	b.mu.Unlock()
-	if p != nil && p.running() {
-		if err := p.terminate(stopGrace); err != nil {
+	if p != nil && p.Running() {
+		if err := p.Stop(stopStep); err != nil {
 			return fmt.Errorf("restart kafka broker %s: stop: %w", b.Addr(), err)
 		}
 	}
@@ -239,7 +244,7 @@ func (b *Broker) Stop() error {
 	b.removed = true
 	var err error
 	if b.proc != nil {
-		err = b.proc.terminate(stopGrace)
+		err = b.proc.Stop(stopStep)
 	}
 	if rmErr := os.RemoveAll(b.dir); rmErr != nil {
 		err = errors.Join(err, fmt.Errorf("remove broker directory %s: %w", b.dir, rmErr))

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"hotline-bridge/infra/localproc"
 )
 
 //go:embed pom.xml
@@ -74,7 +76,7 @@ func download(ctx context.Context, verDir, libs, version string) error {
 		"dependency:copy-dependencies", "-DincludeScope=runtime", "-DoutputDirectory="+libs)
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("resolve org.apache.kafka:kafka_2.13:%s with mvn: %w\n--- %s tail ---\n%s", version, err, logPath, logTail(logPath))
+		return fmt.Errorf("resolve org.apache.kafka:kafka_2.13:%s with mvn: %w\n--- %s tail ---\n%s", version, err, logPath, localproc.LogTail(logPath))
 	}
 	return nil
 }

@@ -7,7 +7,6 @@ import (
 	"net"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -17,15 +16,15 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"hotline-bridge/infra/localproc"
 )
 
 // Cluster is a running throwaway PostgreSQL server.
 type Cluster struct {
-	dir     string // temporary directory: data/, socket, logs
-	port    int
-	cmd     *exec.Cmd
-	exited  chan struct{} // closed when the postmaster has exited
-	waitErr error         // valid once exited is closed
+	dir  string // temporary directory: data/, socket, logs
+	port int
+	proc *localproc.Process // the postmaster
 
 	stopOnce sync.Once
 	stopErr  error
@@ -98,36 +97,17 @@ func initAndStart(ctx context.Context, bin, dir string, who *runAs, opts Options
 
 func initdb(ctx context.Context, bin, dir string, who *runAs) error {
 	logPath := filepath.Join(dir, "initdb.log")
-	logFile, err := os.Create(logPath)
-	if err != nil {
-		return fmt.Errorf("create initdb log: %w", err)
-	}
-	defer logFile.Close()
 	cmd := who.command(filepath.Join(bin, "initdb"),
 		"-D", filepath.Join(dir, "data"), "-U", superuser, "-A", "trust",
 		"-E", "UTF8", "--locale=C", "--no-sync", "--no-instructions")
-	cmd.Stdout, cmd.Stderr = logFile, logFile
-	if err := runWithContext(ctx, cmd); err != nil {
-		return fmt.Errorf("initdb in %s: %w\n--- initdb log tail ---\n%s", dir, err, logTail(logPath))
+	p, err := localproc.Start(cmd, logPath, syscall.SIGQUIT)
+	if err != nil {
+		return fmt.Errorf("initdb in %s: %w", dir, err)
+	}
+	if err := p.Wait(ctx); err != nil {
+		return fmt.Errorf("initdb in %s: %w\n--- initdb log tail ---\n%s", dir, err, localproc.LogTail(logPath))
 	}
 	return nil
-}
-
-// runWithContext runs cmd, killing it if ctx ends first.
-func runWithContext(ctx context.Context, cmd *exec.Cmd) error {
-	if err := cmd.Start(); err != nil {
-		return err
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	select {
-	case err := <-done:
-		return err
-	case <-ctx.Done():
-		cmd.Process.Kill()
-		<-done
-		return ctx.Err()
-	}
 }
 
 var errPortTaken = errors.New("port already in use")
@@ -135,24 +115,21 @@ var errPortTaken = errors.New("port already in use")
 func startServer(ctx context.Context, bin, dir string, who *runAs, opts Options) (*Cluster, error) {
 	port := opts.Port
 	if port == 0 {
-		p, err := freePort()
+		p, err := localproc.FreePort()
 		if err != nil {
 			return nil, err
 		}
 		port = p
 	}
-	c := &Cluster{dir: dir, port: port, exited: make(chan struct{})}
-	logFile, err := os.OpenFile(c.logPath(), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	c := &Cluster{dir: dir, port: port}
+	// SIGQUIT on the parent's death is the postmaster's immediate shutdown: no server outlives the test process
+	// that started it, even one that dies without calling Stop.
+	cmd := who.command(filepath.Join(bin, "postgres"), serverArgs(dir, port, opts)...)
+	proc, err := localproc.Start(cmd, c.logPath(), syscall.SIGQUIT)
 	if err != nil {
-		return nil, fmt.Errorf("create server log: %w", err)
+		return nil, err
 	}
-	defer logFile.Close() // the child has its own descriptor
-	c.cmd = who.command(filepath.Join(bin, "postgres"), serverArgs(dir, port, opts)...)
-	c.cmd.Stdout, c.cmd.Stderr = logFile, logFile
-	if err := c.cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start postgres: %w", err)
-	}
-	go func() { c.waitErr = c.cmd.Wait(); close(c.exited) }()
+	c.proc = proc
 	if err := c.waitReady(ctx); err != nil {
 		c.shutdown()
 		return nil, c.startError(err)
@@ -202,8 +179,8 @@ func (c *Cluster) waitReady(ctx context.Context) error {
 			return nil
 		}
 		select {
-		case <-c.exited:
-			return fmt.Errorf("postgres exited during startup: %v", c.waitErr)
+		case <-c.proc.Exited():
+			return fmt.Errorf("postgres exited during startup: %v", c.proc.Err())
 		case <-ctx.Done():
 			return fmt.Errorf("postgres not ready: %w (last attempt: %v)", ctx.Err(), err)
 		case <-tick.C:
@@ -223,7 +200,7 @@ func (c *Cluster) ping(ctx context.Context) error {
 }
 
 func (c *Cluster) startError(err error) error {
-	tail := logTail(c.logPath())
+	tail := localproc.LogTail(c.logPath())
 	if strings.Contains(tail, "Address already in use") {
 		err = fmt.Errorf("%w: %w", errPortTaken, err)
 	}
@@ -271,19 +248,10 @@ func (c *Cluster) Stop() error {
 // shutdown asks for a fast shutdown (SIGINT), then an immediate one
 // (SIGQUIT), then kills; it returns once the postmaster has exited.
 func (c *Cluster) shutdown() error {
-	steps := []struct {
-		sig   syscall.Signal
-		grace time.Duration
-	}{{syscall.SIGINT, 30 * time.Second}, {syscall.SIGQUIT, 5 * time.Second}, {syscall.SIGKILL, 5 * time.Second}}
-	for _, s := range steps {
-		if err := c.cmd.Process.Signal(s.sig); err != nil && !errors.Is(err, os.ErrProcessDone) {
-			return fmt.Errorf("signal postgres (pid %d): %w", c.cmd.Process.Pid, err)
-		}
-		select {
-		case <-c.exited:
-			return nil
-		case <-time.After(s.grace):
-		}
+	err := c.proc.Stop(localproc.Step{Signal: syscall.SIGINT, Grace: 30 * time.Second},
+		localproc.Step{Signal: syscall.SIGQUIT, Grace: 5 * time.Second})
+	if err != nil {
+		return fmt.Errorf("stop postgres: %w\n--- server log tail ---\n%s", err, localproc.LogTail(c.logPath()))
 	}
-	return fmt.Errorf("postgres (pid %d) did not exit\n--- server log tail ---\n%s", c.cmd.Process.Pid, logTail(c.logPath()))
+	return nil
 }
