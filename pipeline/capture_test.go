@@ -30,7 +30,7 @@ func TestCaptureRowsSharingOneUpdateTimeAcrossBatchesAndKills(t *testing.T) {
 	for kill := 1; kill <= 3; kill++ {
 		before := store.watermark(t, events.Registration)
 		cmd := startBridge(t, bin, env, "run")
-		waitFor(t, "capture to make progress", 2*time.Minute, func() bool { return store.watermark(t, events.Registration) > before })
+		testenv.WaitFor(t, "capture to make progress", 2*time.Minute, func() bool { return store.watermark(t, events.Registration) > before })
 		if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
 			t.Fatal(err)
 		}
@@ -63,13 +63,13 @@ func TestCaptureRowCommittedLateWithinMaxCommitDelay(t *testing.T) {
 	}
 	e.exec(t, `INSERT INTO registration (id, update_time, reg_no) VALUES ('ON-TIME', clock_timestamp() - interval '1 minute', 'L2')`)
 	e.runInBackground(t)
-	waitFor(t, "the on-time row on the capture topic", time.Minute, func() bool {
+	testenv.WaitFor(t, "the on-time row on the capture topic", time.Minute, func() bool {
 		return len(readCaptureTopic(t, e.cfg.KafkaBrokers, e.cfg.TopicPrefix, events.Registration)) == 1
 	})
 	if err := late.Commit(ctx); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the late-committed row on the capture topic", time.Minute, func() bool {
+	testenv.WaitFor(t, "the late-committed row on the capture topic", time.Minute, func() bool {
 		_, ok := latest(readCaptureTopic(t, e.cfg.KafkaBrokers, e.cfg.TopicPrefix, events.Registration))["LATE"]
 		return ok
 	})
@@ -102,7 +102,7 @@ func TestCaptureSurvivesBrokerOutage(t *testing.T) {
 	e := newBridgeEnv(t, []string{broker.Addr()})
 	e.exec(t, `INSERT INTO personnel (id, update_time, org_id) SELECT 'P' || g, clock_timestamp() - interval '1 hour', 'ORG-420106' FROM generate_series(1, 100) g`)
 	e.runInBackground(t)
-	waitFor(t, "the first rows captured", time.Minute, func() bool {
+	testenv.WaitFor(t, "the first rows captured", time.Minute, func() bool {
 		return len(readCaptureTopic(t, e.cfg.KafkaBrokers, e.cfg.TopicPrefix, events.Personnel)) >= 100
 	})
 	if err := broker.Kill(); err != nil {
@@ -117,7 +117,7 @@ func TestCaptureSurvivesBrokerOutage(t *testing.T) {
 	if err := broker.Restart(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "rows written during the outage captured", 2*time.Minute, func() bool {
+	testenv.WaitFor(t, "rows written during the outage captured", 2*time.Minute, func() bool {
 		return len(latest(readCaptureTopic(t, e.cfg.KafkaBrokers, e.cfg.TopicPrefix, events.Personnel))) == 200
 	})
 	assertCurrentVersionsCaptured(t, e, events.Personnel)
@@ -129,14 +129,14 @@ func TestCaptureSurvivesUpstreamOutage(t *testing.T) {
 	e.cfg.UpstreamURL = strings.Replace(e.cfg.UpstreamURL, hostPort(t, e.cfg.UpstreamURL), proxy.Addr(), 1)
 	e.exec(t, `INSERT INTO subject (id, update_time, registration_id) SELECT 'S' || g, clock_timestamp() - interval '1 hour', 'R' || g FROM generate_series(1, 50) g`)
 	e.runInBackground(t)
-	waitFor(t, "the first rows captured", time.Minute, func() bool {
+	testenv.WaitFor(t, "the first rows captured", time.Minute, func() bool {
 		return len(readCaptureTopic(t, e.cfg.KafkaBrokers, e.cfg.TopicPrefix, events.Subject)) >= 50
 	})
 	proxy.Cut()
 	e.exec(t, `INSERT INTO subject (id, update_time, registration_id) SELECT 'T' || g, clock_timestamp() - interval '30 minutes', 'R' || g FROM generate_series(1, 50) g`)
 	time.Sleep(2 * time.Second) // the outage itself
 	proxy.Restore()
-	waitFor(t, "rows written during the outage captured", 2*time.Minute, func() bool {
+	testenv.WaitFor(t, "rows written during the outage captured", 2*time.Minute, func() bool {
 		return len(latest(readCaptureTopic(t, e.cfg.KafkaBrokers, e.cfg.TopicPrefix, events.Subject))) == 100
 	})
 	assertCurrentVersionsCaptured(t, e, events.Subject)

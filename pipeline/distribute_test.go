@@ -232,7 +232,7 @@ func TestSIGKILLBetweenStoreCommitAndPublishLosesNoEvent(t *testing.T) {
 	caught := 0
 	for kill := 0; kill < 5 && caught == 0; kill++ {
 		cmd := startBridge(t, bin, flags, "run")
-		waitFor(t, "committed, unpublished outbox events", 2*time.Minute, func() bool {
+		testenv.WaitFor(t, "committed, unpublished outbox events", 2*time.Minute, func() bool {
 			return store.countOrZero(t, `SELECT count(*) FROM bridge.outbox WHERE published_at IS NULL`) > 0
 		})
 		if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {

@@ -110,7 +110,7 @@ func TestSortDuplicatesOlderVersionsAndBadRows(t *testing.T) {
 		publish(t, pub, e, capture.NewRowChangedMessage(v))
 	}
 	e.runInBackground(t)
-	waitFor(t, "the bad rows and the orphan in quarantine", time.Minute, func() bool {
+	testenv.WaitFor(t, "the bad rows and the orphan in quarantine", time.Minute, func() bool {
 		return store.count(t, `SELECT count(*) FROM bridge.quarantine`) == 5 &&
 			store.count(t, `SELECT count(*) FROM wuhan.subject WHERE id = 'GOOD'`) == 1
 	})

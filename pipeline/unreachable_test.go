@@ -42,7 +42,7 @@ func TestUnreachableDatabaseAndBrokerAreReportedWithAddressAndRetried(t *testing
 				t.Fatal(err)
 			}
 			defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
-			waitFor(t, "two reports of the outage", time.Minute, func() bool { return stderr.Count(c.want) >= 2 })
+			testenv.WaitFor(t, "two reports of the outage", time.Minute, func() bool { return stderr.Count(c.want) >= 2 })
 			out := stderr.String()
 			if !strings.Contains(out, c.addr) || strings.Contains(out, "hunter2") || strings.Contains(out, "goroutine ") {
 				t.Fatalf("the report must name %s, hide the password and show no stack trace:\n%s", c.addr, out)

@@ -153,7 +153,7 @@ func TestOutboxForwardingSurvivesBrokerOutage(t *testing.T) {
 	insertOutbox(t, db, 0, 1000)
 	done := make(chan error, 1)
 	go func() { done <- fwd.Run(ctx, 20*time.Millisecond) }()
-	waitFor(t, "the first events published", time.Minute, func() bool { return countPending(t, db) == 0 })
+	testenv.WaitFor(t, "the first events published", time.Minute, func() bool { return countPending(t, db) == 0 })
 
 	insertOutbox(t, db, 1000, 3000) // the crash may catch these in flight
 	if err := broker.Kill(); err != nil {
@@ -162,7 +162,7 @@ func TestOutboxForwardingSurvivesBrokerOutage(t *testing.T) {
 	insertOutbox(t, db, 4000, 2000) // these are committed while the broker is down
 	// A minute's outage, as the contract promises to survive: throughout it, what was committed stays pending.
 	outageEnds := time.Now().Add(time.Minute)
-	waitFor(t, "a minute of broker outage", 2*time.Minute, func() bool {
+	testenv.WaitFor(t, "a minute of broker outage", 2*time.Minute, func() bool {
 		if pending := countPending(t, db); pending < 2000 {
 			t.Fatalf("%d events pending while the broker is down; at least the 2000 committed since must be", pending)
 		}
@@ -171,7 +171,7 @@ func TestOutboxForwardingSurvivesBrokerOutage(t *testing.T) {
 	if err := broker.Restart(ctx); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "everything published after the restart", 2*time.Minute, func() bool { return countPending(t, db) == 0 })
+	testenv.WaitFor(t, "everything published after the restart", 2*time.Minute, func() bool { return countPending(t, db) == 0 })
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatal(err)
@@ -395,17 +395,6 @@ func countPending(t *testing.T, db *pgxpool.Pool) int {
 		t.Fatal(err)
 	}
 	return n
-}
-
-func waitFor(t *testing.T, what string, timeout time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", timeout, what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }
 
 // readUnitTopics reads every unit topic from the beginning to its current end.
