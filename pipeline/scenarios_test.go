@@ -129,6 +129,8 @@ func TestSortDuplicatesOlderVersionsAndBadRows(t *testing.T) {
 			t.Errorf("%s not quarantined: %v", id, err)
 		} else if !strings.Contains(reason, want) {
 			t.Errorf("%s quarantined with %q, want it to mention %q", id, reason, want)
+		} else if strings.Contains(reason, `"abc"`) {
+			t.Errorf("%s quarantined with %q: the reason repeats the refused value, which may be personal data", id, reason)
 		}
 	}
 	store.assertUnits(t, map[string]string{"subject GOOD": "420106", "object BAD-AMOUNT": ""})

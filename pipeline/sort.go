@@ -69,7 +69,7 @@ func isBadRow(err error) bool {
 // recordQuarantine keeps a poisoned event, with its reason, in the store's quarantine table.
 func recordQuarantine(store *postgres.Store) message.NoPublishHandlerFunc {
 	return func(msg *message.Message) error {
-		v, _ := capture.RowVersionFromMessage(msg)
+		v, _ := capture.RowVersionFromMessage(msg) // a malformed header is the very reason it is here: keep what parsed
 		return store.Quarantine(msg.Context(), v, msg.Metadata.Get(middleware.ReasonForPoisonedKey))
 	}
 }

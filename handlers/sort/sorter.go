@@ -39,9 +39,6 @@ func NewSorter(units *jurisdiction.Units, store Store, upstream Upstream) *Sorte
 // Sort decides one captured row version and everything that decision carries along (parked rows it unblocks, a
 // family that moves with its work order), all in one store transaction. A bad row comes back as *BadRowError.
 func (s *Sorter) Sort(ctx context.Context, v events.RowVersion) error {
-	if _, err := decodeRow(v); err != nil {
-		return err
-	}
 	return s.store.Apply(ctx, func(tx Tx) error {
 		w := &worklist{sorter: s, tx: tx}
 		w.push(v, false)

@@ -5,10 +5,13 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"regexp"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"hotline-bridge/events"
@@ -69,7 +72,7 @@ func (t *storeTx) Put(ctx context.Context, kind events.Kind, v events.RowVersion
 		if _, rbErr := t.tx.Exec(ctx, "ROLLBACK TO SAVEPOINT put"); rbErr != nil {
 			return fmt.Errorf("%w (and rolling back: %v)", err, rbErr)
 		}
-		return fmt.Errorf("%s: %w", err.Error(), sort.ErrUnstorable)
+		return fmt.Errorf("store %s %s: %s: %w", kind.Table, v.ID, withoutValues(err), sort.ErrUnstorable)
 	}
 	return err
 }
@@ -114,4 +117,17 @@ func recordKey(kind events.Kind, id string, row map[string]any) string {
 		}
 	}
 	return id
+}
+
+// quotedValue matches the offending value PostgreSQL quotes in a data error, e.g. `invalid input syntax for type
+// numeric: "abc"`; it may be personal data, and the reason travels to logs and reports.
+var quotedValue = regexp.MustCompile(`: ".*"`)
+
+// withoutValues renders a data error by its class and message, without the value that caused it.
+func withoutValues(err error) string {
+	var pgErr *pgconn.PgError
+	if !errors.As(err, &pgErr) {
+		return "value refused by the store"
+	}
+	return fmt.Sprintf("%s (SQLSTATE %s)", quotedValue.ReplaceAllString(pgErr.Message, ""), pgErr.Code)
 }
