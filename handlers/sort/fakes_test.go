@@ -154,25 +154,23 @@ type fakeTx struct {
 	now time.Time
 }
 
+// Lock has nothing to do: the fake runs one transaction at a time.
+func (t *fakeTx) Lock(ctx context.Context, rows ...jurisdiction.Dependency) error { return nil }
+
 // Claim is the newer-wins gate: a later update_time wins, and on a tie the greater event id digest does.
 func (t *fakeTx) Claim(ctx context.Context, v events.RowVersion, again bool) (sort.Previous, bool, error) {
 	k, digest := rowKey{v.Table, v.ID}, v.EventID()
 	old, found := t.st.ledger[k]
 	if !found {
-		t.st.ledger[k] = ledgerEntry{UpdateTime: v.UpdateTime, Digest: digest}
 		return sort.Previous{}, true, nil
 	}
-	prev := sort.Previous{Decided: old.Decided, Unit: old.Unit}
+	prev := sort.Previous{Known: true, Decided: old.Decided, Unit: old.Unit}
 	prev.SameVersion = old.UpdateTime.Equal(v.UpdateTime) && old.Digest == digest
 	if prev.SameVersion {
 		return prev, again, nil
 	}
-	if !v.UpdateTime.After(old.UpdateTime) && !(v.UpdateTime.Equal(old.UpdateTime) && digest > old.Digest) {
-		return prev, false, nil
-	}
-	old.UpdateTime, old.Digest = v.UpdateTime, digest // the verdict stays until Decided replaces it
-	t.st.ledger[k] = old
-	return prev, true, nil
+	newer := v.UpdateTime.After(old.UpdateTime) || (v.UpdateTime.Equal(old.UpdateTime) && digest > old.Digest)
+	return prev, newer, nil
 }
 
 // StoredUnit mirrors the ledger read: the unit recorded with the row, "" for an unknown row.
@@ -180,13 +178,9 @@ func (t *fakeTx) StoredUnit(ctx context.Context, table, id string) (string, erro
 	return t.st.ledger[rowKey{table, id}].Unit, nil
 }
 
-// Decided replaces the verdict of a claimed row; like the UPDATE it mirrors, it does nothing to an unknown row.
-func (t *fakeTx) Decided(ctx context.Context, table, id string, decided bool, unit string) error {
-	k := rowKey{table, id}
-	if e, ok := t.st.ledger[k]; ok {
-		e.Decided, e.Unit = decided, unit
-		t.st.ledger[k] = e
-	}
+// Decided upserts the row's version and verdict, like the INSERT … ON CONFLICT it mirrors.
+func (t *fakeTx) Decided(ctx context.Context, v events.RowVersion, decided bool, unit string) error {
+	t.st.ledger[rowKey{v.Table, v.ID}] = ledgerEntry{UpdateTime: v.UpdateTime, Digest: v.EventID(), Decided: decided, Unit: unit}
 	return nil
 }
 

@@ -16,14 +16,17 @@ type Store interface {
 
 // Tx is what sorting does inside one store transaction.
 type Tx interface {
-	// Claim records v as the newest version seen of its row and reports whether to process it: false for an
-	// older version or, unless again is set, the same one (a duplicate delivery). It returns what was known.
+	// Lock serialises decisions about these rows, whether or not they exist yet, until the transaction ends.
+	// Callers lock a row's registration before the row, the order every transaction follows, so none deadlock.
+	Lock(ctx context.Context, rows ...jurisdiction.Dependency) error
+	// Claim reports whether to process v: false for an older version or,
+	// unless again is set, the same one (a duplicate delivery). It returns what the ledger knew.
 	Claim(ctx context.Context, v events.RowVersion, again bool) (Previous, bool, error)
 	// StoredUnit is the unit the dedicated store holds the row under, "" when it does not hold it.
 	StoredUnit(ctx context.Context, table, id string) (string, error)
-	// Decided records the verdict of the row's newest version in the ledger, with the unit the store holds it
-	// under (a parked version leaves the row where its previous version is).
-	Decided(ctx context.Context, table, id string, decided bool, unit string) error
+	// Decided records v as the row's newest version in the ledger, with its verdict and the unit the store holds
+	// the row under (a parked version leaves the row where its previous version is).
+	Decided(ctx context.Context, v events.RowVersion, decided bool, unit string) error
 
 	SaveOrg(ctx context.Context, org jurisdiction.Org) (moved bool, err error)
 	// Ancestors returns the known organisations on the path from id to the root.

@@ -26,7 +26,7 @@ func TestSweepReleasesRowsWhoseParentArrivedOutsideTheNormalPath(t *testing.T) {
 		if _, _, err := tx.Claim(context.Background(), r1, false); err != nil {
 			return err
 		}
-		if err := tx.Decided(context.Background(), events.Registration, "R1", true, "420106"); err != nil {
+		if err := tx.Decided(context.Background(), r1, true, "420106"); err != nil {
 			return err
 		}
 		if err := tx.Put(context.Background(), kind, r1, nil, "420106", ""); err != nil {
@@ -86,7 +86,7 @@ func TestSweepQuarantinesABadReleasedRow(t *testing.T) {
 		if _, _, err := tx.Claim(context.Background(), r1, false); err != nil {
 			return err
 		}
-		return tx.Decided(context.Background(), events.Registration, "R1", true, "420106")
+		return tx.Decided(context.Background(), r1, true, "420106")
 	}); err != nil {
 		t.Fatal(err)
 	}

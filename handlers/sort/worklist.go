@@ -51,6 +51,9 @@ func (w *worklist) decide(ctx context.Context, it item) error {
 	if err != nil {
 		return err
 	}
+	if err := w.tx.Lock(ctx, locks(kind, it.v.ID, row)...); err != nil {
+		return err
+	}
 	prev, fresh, err := w.tx.Claim(ctx, it.v, it.again)
 	if err != nil || !fresh {
 		return err
@@ -66,16 +69,29 @@ func (w *worklist) decide(ctx context.Context, it item) error {
 	if err := w.apply(ctx, kind, it.v, row, verdict, prev); err != nil {
 		return err
 	}
-	// Recorded after the store write, so that the ledger's unit is always where the store holds the row: a parked
-	// version leaves the row where its previous version is stored until it is decided.
+	if err := w.record(ctx, kind, it.v, verdict, prev); err != nil {
+		return err
+	}
+	return w.carryAlong(ctx, kind, it.v.ID, verdict, prev, moved)
+}
+
+// record writes the verdict to the ledger after the store write, so that the ledger's unit is always where the
+// store holds the row: a parked version leaves the row where its previous version is until it is decided.
+//
+// Most national rows are not Wuhan's and never were: for those the ledger stays silent, which spares the bulk of
+// a national catch-up two writes per row. Nothing needs their versions: should they become Wuhan's (a work order
+// forwarded in, an organisation moved), they are re-read from upstream at their current version. Registrations
+// and organisations are always recorded, because their rows' verdicts are looked up.
+func (w *worklist) record(ctx context.Context, kind events.Kind, v events.RowVersion, verdict jurisdiction.Verdict, prev Previous) error {
 	unit := storeUnit(verdict)
 	if !verdict.Decided() {
 		unit = prev.Unit
 	}
-	if err := w.tx.Decided(ctx, kind.Table, it.v.ID, verdict.Decided(), unit); err != nil {
-		return err
+	lookedUp := kind.Table == events.Registration || kind.Table == events.Organization
+	if !prev.Known && verdict.Decided() && unit == "" && !lookedUp {
+		return nil
 	}
-	return w.carryAlong(ctx, kind, it.v.ID, verdict, prev, moved)
+	return w.tx.Decided(ctx, v, verdict.Decided(), unit)
 }
 
 // quarantine sets a carried-along row aside with its reason. Where it belongs can no longer be told, so a version
@@ -92,7 +108,7 @@ func (w *worklist) quarantine(ctx context.Context, v events.RowVersion, reason s
 	if err := w.tx.Remove(ctx, kind, v, unit); err != nil {
 		return err
 	}
-	return w.tx.Decided(ctx, v.Table, v.ID, true, "")
+	return w.tx.Decided(ctx, v, true, "")
 }
 
 // apply makes the store reflect the verdict.
@@ -100,8 +116,10 @@ func (w *worklist) apply(ctx context.Context, kind events.Kind, v events.RowVers
 	if !verdict.Decided() {
 		return w.tx.Park(ctx, v, *verdict.Waiting)
 	}
-	if err := w.tx.Unpark(ctx, v.Table, v.ID, v.UpdateTime); err != nil {
-		return err
+	if prev.Known && !prev.Decided { // only a row recorded undecided can be parked
+		if err := w.tx.Unpark(ctx, v.Table, v.ID, v.UpdateTime); err != nil {
+			return err
+		}
 	}
 	unit := storeUnit(verdict)
 	if prev.SameVersion && prev.Unit == unit {
@@ -148,6 +166,7 @@ func text(row jurisdiction.Row, col string) string {
 
 // Previous is what the ledger knew of a row before this version.
 type Previous struct {
+	Known       bool   // the ledger has an entry for the row
 	Decided     bool   // a version of the row was decided before
 	Unit        string // the unit_code it was stored under; "" when not in the store
 	SameVersion bool   // the version now being decided is the one decided before
@@ -155,3 +174,14 @@ type Previous struct {
 
 // String is for error messages.
 func (p Previous) String() string { return fmt.Sprintf("decided=%t unit=%q", p.Decided, p.Unit) }
+
+// locks are the rows a decision must hold: its registration first, then itself. Two transactions deciding the same
+// new row would otherwise both find no ledger entry and the later commit could store the older version; and a
+// child looking its registration up while that registration is being decided would miss its outcome.
+func locks(kind events.Kind, id string, row jurisdiction.Row) []jurisdiction.Dependency {
+	self := jurisdiction.Dependency{Table: kind.Table, ID: id}
+	if reg := text(row, kind.RegistrationColumn); reg != "" && kind.RegistrationColumn != "" {
+		return []jurisdiction.Dependency{{Table: events.Registration, ID: reg}, self}
+	}
+	return []jurisdiction.Dependency{self}
+}

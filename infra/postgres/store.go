@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"hotline-bridge/events"
+	"hotline-bridge/handlers/jurisdiction"
 	"hotline-bridge/handlers/sort"
 )
 
@@ -55,16 +56,13 @@ type storeTx struct {
 	queued pgx.Batch // writes not sent yet (store_pipeline.go)
 }
 
-// Claim implements the newer-wins gate on the ledger, locking the row's ledger entry for the transaction.
+// Claim implements the newer-wins gate on the ledger; the caller holds the row's lock (Lock).
 func (t *storeTx) Claim(ctx context.Context, v events.RowVersion, again bool) (sort.Previous, bool, error) {
 	digest := v.EventID()
 	var prev sort.Previous
 	var at time.Time
 	var oldDigest string
 	var unit *string
-	if v.Table == events.Registration {
-		t.lockDependency(v.Table, v.ID)
-	}
 	found := true
 	err := t.queryRow(ctx, func(row pgx.Row) error {
 		err := row.Scan(&at, &oldDigest, &prev.Decided, &unit)
@@ -72,42 +70,34 @@ func (t *storeTx) Claim(ctx context.Context, v events.RowVersion, again bool) (s
 			found, err = false, nil
 		}
 		return err
-	}, `SELECT update_time, digest, decided, unit_code FROM bridge.row_state WHERE table_name = $1 AND id = $2 FOR UPDATE`, v.Table, v.ID)
+	}, `SELECT update_time, digest, decided, unit_code FROM bridge.row_state WHERE table_name = $1 AND id = $2`, v.Table, v.ID)
 	if err != nil {
 		return prev, false, fmt.Errorf("read ledger of %s %s: %w", v.Table, v.ID, err)
 	}
 	if !found {
-		t.saveVersion(v, digest)
 		return prev, true, nil
 	}
+	prev.Known = true
 	prev.Unit = deref(unit)
 	prev.SameVersion = at.Equal(v.UpdateTime) && oldDigest == digest
 	newer := v.UpdateTime.After(at) || (at.Equal(v.UpdateTime) && digest > oldDigest)
 	if prev.SameVersion {
 		return prev, again, nil
 	}
-	if !newer {
-		return prev, false, nil
-	}
-	t.saveVersion(v, digest)
-	return prev, true, nil
+	return prev, newer, nil
 }
 
-func (t *storeTx) saveVersion(v events.RowVersion, digest string) {
-	t.later("record version of "+v.Table+" "+v.ID,
-		`INSERT INTO bridge.row_state (table_name, id, update_time, digest) VALUES ($1, $2, $3, $4)
-		ON CONFLICT (table_name, id) DO UPDATE SET update_time = excluded.update_time, digest = excluded.digest`,
-		v.Table, v.ID, v.UpdateTime, digest)
-}
-
-// Decided records the verdict; a parked row is not decided, and is in no unit.
-func (t *storeTx) Decided(ctx context.Context, table, id string, decided bool, unit string) error {
+// Decided records the version and its verdict; a parked row is not decided.
+func (t *storeTx) Decided(ctx context.Context, v events.RowVersion, decided bool, unit string) error {
 	var unitCode *string
 	if unit != "" {
 		unitCode = &unit
 	}
-	t.later("record verdict of "+table+" "+id,
-		`UPDATE bridge.row_state SET decided = $3, unit_code = $4 WHERE table_name = $1 AND id = $2`, table, id, decided, unitCode)
+	t.later("record verdict of "+v.Table+" "+v.ID,
+		`INSERT INTO bridge.row_state (table_name, id, update_time, digest, decided, unit_code) VALUES ($1, $2, $3, $4, $5, $6)
+		ON CONFLICT (table_name, id) DO UPDATE SET update_time = excluded.update_time, digest = excluded.digest,
+			decided = excluded.decided, unit_code = excluded.unit_code`,
+		v.Table, v.ID, v.UpdateTime, v.EventID(), decided, unitCode)
 	return nil
 }
 
@@ -131,7 +121,7 @@ func (t *storeTx) StoredUnit(ctx context.Context, table, id string) (string, err
 func (t *storeTx) RegistrationUnit(ctx context.Context, id string) (string, bool, error) {
 	var decided bool
 	var unit *string
-	t.lockDependency(events.Registration, id)
+	t.lock(events.Registration, id) // wait for a decision of this registration in flight; see Lock
 	err := t.queryRow(ctx, func(row pgx.Row) error {
 		err := row.Scan(&decided, &unit)
 		if errors.Is(err, pgx.ErrNoRows) {
@@ -158,9 +148,15 @@ func isDataError(err error) bool {
 	return errors.As(err, &pgErr) && (pgErr.Code[:2] == "22" || pgErr.Code[:2] == "23")
 }
 
-// lockDependency serialises a registration's decision with its children's look-ups of it. Without it a child
-// could read "not decided yet" and park while the registration's transaction, not seeing the uncommitted park,
-// decides without releasing it; the child would then wait for the next sweep.
-func (t *storeTx) lockDependency(table, id string) {
+// Lock takes transaction-level advisory locks, which also cover rows that do not exist yet; they are queued and
+// go out with the next read. Taking one twice in a transaction is a no-op.
+func (t *storeTx) Lock(_ context.Context, rows ...jurisdiction.Dependency) error {
+	for _, r := range rows {
+		t.lock(r.Table, r.ID)
+	}
+	return nil
+}
+
+func (t *storeTx) lock(table, id string) {
 	t.later("lock "+table+" "+id, "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", table+":"+id)
 }
