@@ -87,6 +87,18 @@ func TestChildBeforeItsRegistrationIsParkedThenDecidedWithIt(t *testing.T) {
 	w.wantOutbox("420106 registration.upserted R1", "420106 info_provider.upserted IP1")
 }
 
+func TestChildWhoseRegistrationIsUpstreamButNotCapturedPullsItInsteadOfParking(t *testing.T) {
+	w := newWorld(t)
+	r1 := w.change(events.Registration, "R1", 10, registration("ORG-420106-S03")) // upstream, not consumed yet
+	w.sort(w.change(events.InfoProvider, "IP1", 11, child("R1")))
+	w.wantParked(map[string]string{})
+	w.wantStored(map[string]string{"registration R1": "420106", "info_provider IP1": "420106"})
+	w.wantOutbox("420106 registration.upserted R1", "420106 info_provider.upserted IP1")
+
+	w.sort(r1) // the registration's own event arrives later: a duplicate by then
+	w.wantOutbox()
+}
+
 func TestForwardedRegistrationTakesItsFamily(t *testing.T) {
 	w := newWorld(t)
 	w.sort(w.change(events.Registration, "R1", 10, registration("ORG-420102-S01")))

@@ -12,8 +12,9 @@ import (
 // item is a row version to decide. again marks a re-decision of a version already seen: its parent moved or
 // arrived, so the same version may now belong elsewhere.
 type item struct {
-	v     events.RowVersion
-	again bool
+	v      events.RowVersion
+	again  bool
+	pulled bool // its missing parent was already looked for upstream
 }
 
 // worklist decides rows inside one transaction until nothing more is carried along.
@@ -66,6 +67,11 @@ func (w *worklist) decide(ctx context.Context, it item) error {
 	if err != nil {
 		return err
 	}
+	if verdict.Waiting != nil && !it.pulled {
+		if pulled, err := w.pullParent(ctx, it, *verdict.Waiting); pulled || err != nil {
+			return err
+		}
+	}
 	if err := w.apply(ctx, kind, it.v, row, verdict, prev); err != nil {
 		return err
 	}
@@ -73,6 +79,24 @@ func (w *worklist) decide(ctx context.Context, it item) error {
 		return err
 	}
 	return w.carryAlong(ctx, kind, it.v.ID, verdict, prev, moved)
+}
+
+// pullParent fetches a missing parent from upstream and queues it, then the row again, at the front: during a
+// catch-up children are often consumed before their registration, and deciding the parent now spares parking
+// and releasing them. Nothing has been written for the row yet (Claim only reads), so it simply goes again. A
+// parent upstream does not have is a true orphan: the row parks.
+func (w *worklist) pullParent(ctx context.Context, it item, parent jurisdiction.Dependency) (bool, error) {
+	rows, err := w.sorter.upstream.Referencing(ctx, parent.Table, "id", []string{parent.ID})
+	if err != nil || len(rows) == 0 {
+		return false, err
+	}
+	front := make([]item, 0, len(rows)+1+len(w.queue))
+	for _, v := range rows {
+		front = append(front, item{v: v})
+	}
+	front = append(front, item{v: it.v, again: true, pulled: true})
+	w.queue = append(front, w.queue...)
+	return true, nil
 }
 
 // record writes the verdict to the ledger after the store write, so that the ledger's unit is always where the
