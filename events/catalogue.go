@@ -17,8 +17,8 @@ type Kind struct {
 	// Broadcast kinds go to every unit (the data dictionary) when Wuhan's or national.
 	Broadcast bool
 
-	// Personal lists columns holding complainants' or staff's personal data; they never reach logs, traces,
-	// metrics, audit records or reports.
+	// Personal lists columns holding complainants' or staff's personal data. Nothing the bridge logs carries row
+	// content at all; this list is for what must show rows without these columns (inspection, reports, audit).
 	Personal []string
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
@@ -42,8 +43,8 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, untilIdle bool) erro
 	if err != nil {
 		return err
 	}
-	runCtx, stop := context.WithCancel(ctx)
-	defer stop()
+	runCtx, stop := context.WithCancelCause(ctx)
+	defer stop(nil)
 	routerDone := make(chan error, 1)
 	go func() { routerDone <- router.Run(runCtx) }()
 	select {
@@ -51,9 +52,15 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, untilIdle bool) erro
 	case err := <-routerDone:
 		return fmt.Errorf("sort router: %w", err)
 	}
-	go sweepParked(runCtx, log, b.sorter, b.dedicated, 2*time.Second, cfg.OrphanAfter)
-	forwarderDone := make(chan error, 1)
-	go func() { forwarderDone <- b.forwarder.Run(runCtx, 100*time.Millisecond) }()
+	var workers sync.WaitGroup
+	workers.Go(func() { sweepParked(runCtx, log, b.sorter, b.dedicated, 2*time.Second, cfg.OrphanAfter) })
+	workers.Go(func() { _ = b.forwarder.Run(runCtx, 100*time.Millisecond) })
+	workers.Go(func() {
+		// A router that stops while the bridge runs would leave capture filling topics nobody sorts.
+		if err := <-routerDone; runCtx.Err() == nil {
+			stop(fmt.Errorf("sort router stopped: %v", err))
+		}
+	})
 	err = b.runCapture(runCtx, untilIdle)
 	if err == nil && untilIdle {
 		err = b.waitSorted(runCtx)
@@ -61,10 +68,12 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, untilIdle bool) erro
 	if err == nil && untilIdle {
 		err = b.drainOutbox(runCtx)
 	}
-	stop()
+	if cause := context.Cause(runCtx); cause != nil && ctx.Err() == nil {
+		err = cause // the router failed, and everything else stopped because of it
+	}
+	stop(nil)
 	closeRouter(router, log)
-	<-routerDone
-	<-forwarderDone
+	workers.Wait()
 	return err
 }
 

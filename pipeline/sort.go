@@ -42,10 +42,13 @@ func newSortRouter(cfg Config, log *slog.Logger, sorter *sort.Sorter, store *pos
 	if err != nil {
 		return nil, err
 	}
-	router.AddMiddleware(middleware.Recoverer, poison, middleware.Retry{
+	// Outermost first: a bad row goes to quarantine; anything else is retried, and after that the message is
+	// nacked and redelivered, never dropped. Recoverer is innermost so that a panic becomes an error those see: a
+	// row that crashes the sorter is quarantined like a bad one instead of blocking its partition forever.
+	router.AddMiddleware(poison, middleware.Retry{
 		MaxRetries: 5, InitialInterval: 200 * time.Millisecond, MaxInterval: 5 * time.Second, Multiplier: 2,
 		ShouldRetry: func(p middleware.RetryParams) bool { return !isBadRow(p.Err) }, Logger: logger,
-	}.Middleware)
+	}.Middleware, middleware.Recoverer)
 	sortSub, err := kafka.NewSubscriber(cfg.kafka(), SortGroup, logger)
 	if err != nil {
 		return nil, err
@@ -63,7 +66,8 @@ func newSortRouter(cfg Config, log *slog.Logger, sorter *sort.Sorter, store *pos
 
 func isBadRow(err error) bool {
 	var bad *sort.BadRowError
-	return errors.As(err, &bad)
+	var panicked middleware.RecoveredPanicError
+	return errors.As(err, &bad) || errors.As(err, &panicked)
 }
 
 // recordQuarantine keeps a poisoned event, with its reason, in the store's quarantine table.

@@ -18,9 +18,10 @@ func (w *worklist) carryAlong(ctx context.Context, kind events.Kind, id string, 
 	if err := w.unpark(ctx, jurisdiction.Dependency{Table: kind.Table, ID: id}); err != nil {
 		return err
 	}
-	// A row seen for the first time carries nothing along (its dependants waited in parking); one that was decided,
-	// or is still stored from an earlier version, carries its dependants when its unit or its place in the tree changes.
-	changed := (prev.Decided || prev.Unit != "") && (prev.Unit != storeUnit(verdict) || moved)
+	// A row seen for the first time carries nothing along (its dependants waited in parking). One the ledger knew —
+	// decided before, or parked after being decided elsewhere or nowhere — carries its dependants when its unit or
+	// its place in the tree changes: they were decided by its old unit, or left out while it was not Wuhan's.
+	changed := prev.Known && (prev.Unit != storeUnit(verdict) || moved)
 	if !changed || !verdict.Decided() {
 		return nil
 	}
@@ -74,7 +75,7 @@ func (w *worklist) reread(ctx context.Context, kind events.Kind, column string, 
 			return err
 		}
 		for _, v := range rows {
-			w.push(v, true)
+			w.pushOnce(v)
 		}
 	}
 	return nil
@@ -114,4 +115,17 @@ func (l *lookups) RegistrationUnit(id string) (string, bool) {
 		l.err = err
 	}
 	return unit, known
+}
+
+// pushOnce queues a re-read row unless this transaction already re-read the same version: nested moves (a
+// station and the district above it) would otherwise queue a subtree once per level.
+func (w *worklist) pushOnce(v events.RowVersion) {
+	key := v.Table + "\x00" + v.ID + "\x00" + v.EventID()
+	if w.rereadOnce == nil {
+		w.rereadOnce = map[string]bool{}
+	}
+	if !w.rereadOnce[key] {
+		w.rereadOnce[key] = true
+		w.push(v, true)
+	}
 }

@@ -169,7 +169,7 @@ func (t *fakeTx) Claim(ctx context.Context, v events.RowVersion, again bool) (so
 	if prev.SameVersion {
 		return prev, again, nil
 	}
-	newer := v.UpdateTime.After(old.UpdateTime) || (v.UpdateTime.Equal(old.UpdateTime) && digest > old.Digest)
+	newer := v.UpdateTime.After(old.UpdateTime) || (v.UpdateTime.Equal(old.UpdateTime) && (digest > old.Digest || again))
 	return prev, newer, nil
 }
 

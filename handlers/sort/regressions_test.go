@@ -62,3 +62,29 @@ func TestCarriedBadChildDoesNotStayInTheOldUnit(t *testing.T) {
 	}
 	w.wantOutbox("420102 registration.removed R1", "420106 registration.upserted R1", "420102 info_provider.removed IP1")
 }
+
+// A work order that was not Wuhan's, then waits for an organisation not captured yet, then lands in a Wuhan unit
+// must bring the children that were judged while it was elsewhere.
+func TestRegistrationParkedOnItsWayIntoWuhanBringsItsFamily(t *testing.T) {
+	w := newWorld(t)
+	w.sort(w.change(events.Registration, "R1", 10, registration("ORG-420200")))
+	w.sort(w.change(events.InfoProvider, "IP1", 11, child("R1")))
+	w.wantStored(map[string]string{"registration R1": "", "info_provider IP1": ""})
+
+	w.sort(w.change(events.Registration, "R1", 20, registration("ORG-420106-S09"))) // a station not captured yet
+	w.sort(w.change(events.Organization, "ORG-420106-S09", 21, orgCols("ORG-420106", "")))
+	w.wantStored(map[string]string{"registration R1": "420106", "info_provider IP1": "420106"})
+}
+
+// A replayed older version must not override a newer one, even when neither was ever Wuhan's until the old one.
+func TestOlderVersionReplayedAfterANewerNonWuhanOneIsIgnored(t *testing.T) {
+	w := newWorld(t)
+	w.sort(w.change(events.Registration, "R1", 1, registration("ORG-420106-S03")))
+	w.sort(w.change(events.Registration, "R2", 1, registration("ORG-420200")))
+	old := version(events.InfoProvider, "IP1", 10, child("R1"))
+	w.sort(w.change(events.InfoProvider, "IP1", 20, child("R2")))
+	w.takeOutbox()
+	w.sort(old) // replayed from the capture topic
+	w.wantStored(map[string]string{"info_provider IP1": ""})
+	w.wantOutbox()
+}

@@ -17,7 +17,8 @@ type Store interface {
 // Tx is what sorting does inside one store transaction.
 type Tx interface {
 	// Lock serialises decisions about these rows, whether or not they exist yet, until the transaction ends.
-	// Callers lock a row's registration before the row, the order every transaction follows, so none deadlock.
+	// Each row is locked after its registration, so two single-row decisions never deadlock; transactions that
+	// decide many rows (family moves, sweeps) can, and PostgreSQL then aborts one, which is retried.
 	Lock(ctx context.Context, rows ...jurisdiction.Dependency) error
 	// Claim reports whether to process v: false for an older version or,
 	// unless again is set, the same one (a duplicate delivery). It returns what the ledger knew.

@@ -19,10 +19,11 @@ type item struct {
 
 // worklist decides rows inside one transaction until nothing more is carried along.
 type worklist struct {
-	sorter  *Sorter
-	tx      Tx
-	queue   []item
-	carried bool // every item is carried along: none is the event the router is handling
+	sorter     *Sorter
+	tx         Tx
+	queue      []item
+	carried    bool            // every item is carried along: none is the event the router is handling
+	rereadOnce map[string]bool // row versions re-read from upstream in this transaction
 }
 
 func (w *worklist) push(v events.RowVersion, again bool) {
@@ -75,7 +76,7 @@ func (w *worklist) decide(ctx context.Context, it item) error {
 	if err := w.apply(ctx, kind, it.v, row, verdict, prev); err != nil {
 		return err
 	}
-	if err := w.record(ctx, kind, it.v, verdict, prev); err != nil {
+	if err := w.record(ctx, it.v, verdict, prev); err != nil {
 		return err
 	}
 	return w.carryAlong(ctx, kind, it.v.ID, verdict, prev, moved)
@@ -99,21 +100,13 @@ func (w *worklist) pullParent(ctx context.Context, it item, parent jurisdiction.
 	return true, nil
 }
 
-// record writes the verdict to the ledger after the store write, so that the ledger's unit is always where the
-// store holds the row: a parked version leaves the row where its previous version is until it is decided.
-//
-// Most national rows are not Wuhan's and never were: for those the ledger stays silent, which spares the bulk of
-// a national catch-up two writes per row. Nothing needs their versions: should they become Wuhan's (a work order
-// forwarded in, an organisation moved), they are re-read from upstream at their current version. Registrations
-// and organisations are always recorded, because their rows' verdicts are looked up.
-func (w *worklist) record(ctx context.Context, kind events.Kind, v events.RowVersion, verdict jurisdiction.Verdict, prev Previous) error {
+// record writes the version and its verdict to the ledger after the store write, so that the ledger's unit is
+// always where the store holds the row: a parked version leaves the row where its previous version is until it
+// is decided. Every version is recorded, Wuhan's or not: a replayed older version must never override it.
+func (w *worklist) record(ctx context.Context, v events.RowVersion, verdict jurisdiction.Verdict, prev Previous) error {
 	unit := storeUnit(verdict)
 	if !verdict.Decided() {
 		unit = prev.Unit
-	}
-	lookedUp := kind.Table == events.Registration || kind.Table == events.Organization
-	if !prev.Known && verdict.Decided() && unit == "" && !lookedUp {
-		return nil
 	}
 	return w.tx.Decided(ctx, v, verdict.Decided(), unit)
 }

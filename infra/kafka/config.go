@@ -39,7 +39,8 @@ func (c Config) Sarama() (*sarama.Config, error) {
 	sc.Producer.Compression = sarama.CompressionSnappy
 	sc.Producer.Flush.Messages = 1000
 	sc.Producer.Flush.Frequency = 5 * time.Millisecond
-	sc.Producer.MaxMessageBytes = 4 << 20
+	// sarama's default, under the broker's default message.max.bytes: a larger request would be refused for good.
+	sc.Producer.MaxMessageBytes = 1000000
 	sc.Producer.Partitioner = sarama.NewHashPartitioner
 	return sc, nil
 }

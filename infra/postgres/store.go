@@ -80,7 +80,9 @@ func (t *storeTx) Claim(ctx context.Context, v events.RowVersion, again bool) (s
 	prev.Known = true
 	prev.Unit = deref(unit)
 	prev.SameVersion = at.Equal(v.UpdateTime) && oldDigest == digest
-	newer := v.UpdateTime.After(at) || (at.Equal(v.UpdateTime) && digest > oldDigest)
+	// Two contents under one update_time: the greater digest wins, so every order converges — except that a row
+	// re-read from upstream (again) is the current content by definition.
+	newer := v.UpdateTime.After(at) || (at.Equal(v.UpdateTime) && (digest > oldDigest || again))
 	if prev.SameVersion {
 		return prev, again, nil
 	}

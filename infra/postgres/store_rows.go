@@ -2,8 +2,6 @@ package postgres
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -70,7 +68,7 @@ func (t *storeTx) Put(ctx context.Context, kind events.Kind, v events.RowVersion
 	if err != nil && isDataError(err) {
 		// The savepoint keeps the transaction usable: the caller quarantines this row and goes on.
 		if _, rbErr := t.tx.Exec(ctx, "ROLLBACK TO SAVEPOINT put"); rbErr != nil {
-			return fmt.Errorf("%w (and rolling back: %v)", err, rbErr)
+			return fmt.Errorf("store %s %s: %s (and rolling back: %w)", kind.Table, v.ID, withoutValues(err), rbErr)
 		}
 		return fmt.Errorf("store %s %s: %s: %w", kind.Table, v.ID, withoutValues(err), sort.ErrUnstorable)
 	}
@@ -97,16 +95,18 @@ func (t *storeTx) recordRemoval(kind events.Kind, v events.RowVersion, row map[s
 // emit queues a distribution event into the outbox, in this transaction.
 func (t *storeTx) emit(kind events.Kind, v events.RowVersion, row map[string]any, unit, eventType, payload string) {
 	t.later(fmt.Sprintf("write %s event of %s %s to the outbox", eventType, kind.Table, v.ID),
-		`INSERT INTO bridge.outbox (event_id, unit_code, event_type, table_name, row_id, record_key, row_time, payload)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-		distributionID(v, unit, eventType), unit, kind.Table+"."+eventType, kind.Table, v.ID, recordKey(kind, v.ID, row), v.UpdateTime, payload)
+		`WITH next AS (SELECT nextval(pg_get_serial_sequence('bridge.outbox', 'seq')) AS seq)
+		INSERT INTO bridge.outbox (seq, event_id, unit_code, event_type, table_name, row_id, record_key, row_time, payload)
+		SELECT next.seq, md5($1 || ':' || next.seq), $2, $3, $4, $5, $6, $7, $8 FROM next`,
+		distributionScope(v, unit, eventType), unit, kind.Table+"."+eventType, kind.Table, v.ID, recordKey(kind, v.ID, row), v.UpdateTime, payload)
 }
 
-// distributionID is the same whenever the same change of the same row version reaches the same unit, so
-// district consumers can dedupe on it.
-func distributionID(v events.RowVersion, unit, eventType string) string {
-	sum := sha256.Sum256([]byte(v.EventID() + "\x00" + unit + "\x00" + eventType))
-	return hex.EncodeToString(sum[:16])
+// distributionScope names the change; the outbox row's sequence number completes it into the ce_id. So an event
+// re-sent after a failure keeps its ce_id (consumers dedupe on it), while the same row version sent to the same
+// unit again later — a work order forwarded A → B → A — is a new event with a new ce_id, which no consumer may
+// mistake for a duplicate.
+func distributionScope(v events.RowVersion, unit, eventType string) string {
+	return v.EventID() + ":" + unit + ":" + eventType
 }
 
 // recordKey keeps one work order's events in one partition: its family is keyed by the registration id.
