@@ -38,7 +38,7 @@ type ledgerEntry struct {
 	UpdateTime time.Time
 	Digest     string
 	Decided    bool
-	Unit       string
+	sort.Placement
 }
 
 // storedRow is a row of the dedicated store (wuhan.<table>) with its unit_code.
@@ -55,8 +55,8 @@ type parkedRow struct {
 	ParkedAt time.Time
 }
 
-// distribution is one bridge.outbox event, reduced to what the tests compare.
-type distribution struct{ Unit, Table, Type, RowID string }
+// distribution is one bridge.outbox event, reduced to what the tests compare (Key only where a test asks).
+type distribution struct{ Unit, Table, Type, RowID, Key string }
 
 func (d distribution) String() string { return d.Unit + " " + d.Table + "." + d.Type + " " + d.RowID }
 
@@ -164,7 +164,7 @@ func (t *fakeTx) Claim(ctx context.Context, v events.RowVersion, again bool) (so
 	if !found {
 		return sort.Previous{}, true, nil
 	}
-	prev := sort.Previous{Known: true, Decided: old.Decided, Unit: old.Unit}
+	prev := sort.Previous{Known: true, Decided: old.Decided, Placement: old.Placement}
 	prev.SameVersion = old.UpdateTime.Equal(v.UpdateTime) && old.Digest == digest
 	if prev.SameVersion {
 		return prev, again, nil
@@ -173,14 +173,14 @@ func (t *fakeTx) Claim(ctx context.Context, v events.RowVersion, again bool) (so
 	return prev, newer, nil
 }
 
-// StoredUnit mirrors the ledger read: the unit recorded with the row, "" for an unknown row.
-func (t *fakeTx) StoredUnit(ctx context.Context, table, id string) (string, error) {
-	return t.st.ledger[rowKey{table, id}].Unit, nil
+// Stored mirrors the ledger read: the placement recorded with the row, zero for an unknown row.
+func (t *fakeTx) Stored(ctx context.Context, table, id string) (sort.Placement, error) {
+	return t.st.ledger[rowKey{table, id}].Placement, nil
 }
 
 // Decided upserts the row's version and verdict, like the INSERT … ON CONFLICT it mirrors.
-func (t *fakeTx) Decided(ctx context.Context, v events.RowVersion, decided bool, unit string) error {
-	t.st.ledger[rowKey{v.Table, v.ID}] = ledgerEntry{UpdateTime: v.UpdateTime, Digest: v.EventID(), Decided: decided, Unit: unit}
+func (t *fakeTx) Decided(ctx context.Context, v events.RowVersion, decided bool, at sort.Placement) error {
+	t.st.ledger[rowKey{v.Table, v.ID}] = ledgerEntry{UpdateTime: v.UpdateTime, Digest: v.EventID(), Decided: decided, Placement: at}
 	return nil
 }
 
@@ -231,31 +231,31 @@ func (t *fakeTx) RegistrationUnit(ctx context.Context, id string) (string, bool,
 
 // Put upserts the row under unit unless the store holds a newer version, then emits, whatever the upsert did:
 // "removed" to a different previous unit, and "upserted" (or "deleted" for a soft-deleted row) to unit.
-func (t *fakeTx) Put(ctx context.Context, kind events.Kind, v events.RowVersion, row map[string]any, unit, previousUnit string) error {
+func (t *fakeTx) Put(ctx context.Context, kind events.Kind, v events.RowVersion, row map[string]any, to, from sort.Placement) error {
 	k := rowKey{kind.Table, v.ID}
 	if old, ok := t.st.rows[k]; !ok || !old.UpdateTime.After(v.UpdateTime) {
-		t.st.rows[k] = storedRow{Unit: unit, UpdateTime: v.UpdateTime, Payload: string(v.Payload)}
+		t.st.rows[k] = storedRow{Unit: to.Unit, UpdateTime: v.UpdateTime, Payload: string(v.Payload)}
 	}
-	if previousUnit != "" && previousUnit != unit {
-		t.emit(previousUnit, kind, v, events.EventRemoved)
+	if from.Unit != "" && from.Unit != to.Unit {
+		t.emit(from, kind, v, events.EventRemoved)
 	}
 	eventType := events.EventUpserted
 	if deleted, _ := row["is_deleted"].(bool); deleted {
 		eventType = events.EventDeleted
 	}
-	t.emit(unit, kind, v, eventType)
+	t.emit(to, kind, v, eventType)
 	return nil
 }
 
 // Remove deletes the row from the store and tells its previous unit.
-func (t *fakeTx) Remove(ctx context.Context, kind events.Kind, v events.RowVersion, previousUnit string) error {
+func (t *fakeTx) Remove(ctx context.Context, kind events.Kind, v events.RowVersion, from sort.Placement) error {
 	delete(t.st.rows, rowKey{kind.Table, v.ID})
-	t.emit(previousUnit, kind, v, events.EventRemoved)
+	t.emit(from, kind, v, events.EventRemoved)
 	return nil
 }
 
-func (t *fakeTx) emit(unit string, kind events.Kind, v events.RowVersion, eventType string) {
-	t.st.outbox = append(t.st.outbox, distribution{Unit: unit, Table: kind.Table, Type: eventType, RowID: v.ID})
+func (t *fakeTx) emit(at sort.Placement, kind events.Kind, v events.RowVersion, eventType string) {
+	t.st.outbox = append(t.st.outbox, distribution{Unit: at.Unit, Table: kind.Table, Type: eventType, RowID: v.ID, Key: at.Key})
 }
 
 // Park keeps the newest parked version of a row; parked_at is set once, when the row is first parked.

@@ -1,6 +1,7 @@
 package sort_test
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -87,4 +88,37 @@ func TestOlderVersionReplayedAfterANewerNonWuhanOneIsIgnored(t *testing.T) {
 	w.sort(old) // replayed from the capture topic
 	w.wantStored(map[string]string{"info_provider IP1": ""})
 	w.wantOutbox()
+}
+
+// A row's events in one unit keep one key, so they stay on one partition in order: a case linked to a work order
+// after it was stored keeps the key it had, and a child leaving a unit is removed under the key it was stored with.
+func TestRecordKeyStaysWhileTheRowStaysInItsUnit(t *testing.T) {
+	w := newWorld(t)
+	keys := func() []string {
+		w.store.mu.Lock()
+		defer w.store.mu.Unlock()
+		var out []string
+		for _, d := range w.store.st.outbox {
+			out = append(out, d.Unit+" "+d.Type+" "+d.RowID+" key="+d.Key)
+		}
+		w.store.st.outbox = nil
+		return out
+	}
+	w.sort(w.change(events.CaseInfo, "C1", 10, map[string]any{"filing_org_id": "ORG-420106", "case_no": "X1"}))
+	w.sort(w.change(events.Registration, "R1", 11, registration("ORG-420106-S03")))
+	keys()
+	w.sort(w.change(events.CaseInfo, "C1", 12, map[string]any{"filing_org_id": "ORG-420106", "registration_id": "R1"}))
+	if got := keys(); !slices.Equal(got, []string{"420106 upserted C1 key=C1"}) {
+		t.Errorf("case linked to a work order in the same unit: %v, want its old key C1", got)
+	}
+
+	w.sort(w.change(events.InfoProvider, "IP1", 13, child("R1")))
+	w.sort(w.change(events.Registration, "R2", 14, registration("ORG-420102")))
+	keys()
+	w.sort(w.change(events.InfoProvider, "IP1", 15, child("R2"))) // re-linked to a work order of 江岸区
+	got := keys()
+	slices.Sort(got)
+	if want := []string{"420102 upserted IP1 key=R2", "420106 removed IP1 key=R1"}; !slices.Equal(got, want) {
+		t.Errorf("child moving units: %v, want %v", got, want)
+	}
 }

@@ -23,11 +23,11 @@ type Tx interface {
 	// Claim reports whether to process v: false for an older version or,
 	// unless again is set, the same one (a duplicate delivery). It returns what the ledger knew.
 	Claim(ctx context.Context, v events.RowVersion, again bool) (Previous, bool, error)
-	// StoredUnit is the unit the dedicated store holds the row under, "" when it does not hold it.
-	StoredUnit(ctx context.Context, table, id string) (string, error)
+	// Stored is where the dedicated store holds the row; the zero Placement when it does not hold it.
+	Stored(ctx context.Context, table, id string) (Placement, error)
 	// Decided records v as the row's newest version in the ledger, with its verdict and the unit the store holds
 	// the row under (a parked version leaves the row where its previous version is).
-	Decided(ctx context.Context, v events.RowVersion, decided bool, unit string) error
+	Decided(ctx context.Context, v events.RowVersion, decided bool, at Placement) error
 
 	SaveOrg(ctx context.Context, org jurisdiction.Org) (moved bool, err error)
 	// Ancestors returns the known organisations on the path from id to the root.
@@ -37,10 +37,11 @@ type Tx interface {
 	// RegistrationUnit is the unit a registration was decided into; known is false until it is decided.
 	RegistrationUnit(ctx context.Context, id string) (unit string, known bool, err error)
 
-	// Put stores a Wuhan row version in unit (newer wins) and emits its distribution events.
-	Put(ctx context.Context, kind events.Kind, v events.RowVersion, row map[string]any, unit string, previousUnit string) error
+	// Put stores a Wuhan row version at to (newer wins) and emits its distribution events; a row that was
+	// stored in another unit (from) leaves it with a removed event.
+	Put(ctx context.Context, kind events.Kind, v events.RowVersion, row map[string]any, to, from Placement) error
 	// Remove takes a row that is no longer Wuhan's out of the store, recording the removal and its event.
-	Remove(ctx context.Context, kind events.Kind, v events.RowVersion, previousUnit string) error
+	Remove(ctx context.Context, kind events.Kind, v events.RowVersion, from Placement) error
 
 	Park(ctx context.Context, v events.RowVersion, waiting jurisdiction.Dependency) error
 	Unpark(ctx context.Context, table, id string, upTo time.Time) error
@@ -53,4 +54,11 @@ type Tx interface {
 type Upstream interface {
 	// Referencing returns the current rows of table whose column holds one of ids.
 	Referencing(ctx context.Context, table, column string, ids []string) ([]events.RowVersion, error)
+}
+
+// Placement is where a stored row is: its unit, and the Kafka key its events in that unit carry. The key stays
+// the same as long as the row stays in the unit, so all of a row's events there share one partition and order.
+type Placement struct {
+	Unit string
+	Key  string
 }

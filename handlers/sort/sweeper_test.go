@@ -26,10 +26,10 @@ func TestSweepReleasesRowsWhoseParentArrivedOutsideTheNormalPath(t *testing.T) {
 		if _, _, err := tx.Claim(context.Background(), r1, false); err != nil {
 			return err
 		}
-		if err := tx.Decided(context.Background(), r1, true, "420106"); err != nil {
+		if err := tx.Decided(context.Background(), r1, true, sort.Placement{Unit: "420106", Key: "R1"}); err != nil {
 			return err
 		}
-		if err := tx.Put(context.Background(), kind, r1, nil, "420106", ""); err != nil {
+		if err := tx.Put(context.Background(), kind, r1, nil, sort.Placement{Unit: "420106", Key: "R1"}, sort.Placement{}); err != nil {
 			return err
 		}
 		_, err := tx.SaveOrg(context.Background(), jurisdiction.Org{ID: "ORG-420106-S07", ParentID: "ORG-420106"})
@@ -86,7 +86,7 @@ func TestSweepQuarantinesABadReleasedRow(t *testing.T) {
 		if _, _, err := tx.Claim(context.Background(), r1, false); err != nil {
 			return err
 		}
-		return tx.Decided(context.Background(), r1, true, "420106")
+		return tx.Decided(context.Background(), r1, true, sort.Placement{Unit: "420106", Key: "R1"})
 	}); err != nil {
 		t.Fatal(err)
 	}

@@ -76,7 +76,7 @@ func (w *worklist) decide(ctx context.Context, it item) error {
 	if err := w.apply(ctx, kind, it.v, row, verdict, prev); err != nil {
 		return err
 	}
-	if err := w.record(ctx, it.v, verdict, prev); err != nil {
+	if err := w.record(ctx, kind, it.v, row, verdict, prev); err != nil {
 		return err
 	}
 	return w.carryAlong(ctx, kind, it.v.ID, verdict, prev, moved)
@@ -103,12 +103,28 @@ func (w *worklist) pullParent(ctx context.Context, it item, parent jurisdiction.
 // record writes the version and its verdict to the ledger after the store write, so that the ledger's unit is
 // always where the store holds the row: a parked version leaves the row where its previous version is until it
 // is decided. Every version is recorded, Wuhan's or not: a replayed older version must never override it.
-func (w *worklist) record(ctx context.Context, v events.RowVersion, verdict jurisdiction.Verdict, prev Previous) error {
-	unit := storeUnit(verdict)
+func (w *worklist) record(ctx context.Context, kind events.Kind, v events.RowVersion, row jurisdiction.Row, verdict jurisdiction.Verdict, prev Previous) error {
+	at := placement(kind, v.ID, row, verdict, prev)
 	if !verdict.Decided() {
-		unit = prev.Unit
+		at = prev.Placement
 	}
-	return w.tx.Decided(ctx, v, verdict.Decided(), unit)
+	return w.tx.Decided(ctx, v, verdict.Decided(), at)
+}
+
+// placement is where a decided row goes. Its key is its registration for a work order's family (so the family's
+// events keep their order), else its own id — unless the row stays in the unit it is in, where it keeps the key
+// its events there already carry, even if its registration link changed.
+func placement(kind events.Kind, id string, row jurisdiction.Row, verdict jurisdiction.Verdict, prev Previous) Placement {
+	unit := storeUnit(verdict)
+	switch {
+	case unit == "":
+		return Placement{}
+	case unit == prev.Unit && prev.Key != "":
+		return Placement{Unit: unit, Key: prev.Key}
+	case kind.RegistrationColumn != "" && text(row, kind.RegistrationColumn) != "":
+		return Placement{Unit: unit, Key: text(row, kind.RegistrationColumn)}
+	}
+	return Placement{Unit: unit, Key: id}
 }
 
 // quarantine sets a carried-along row aside with its reason. Where it belongs can no longer be told, so a version
@@ -117,15 +133,15 @@ func (w *worklist) quarantine(ctx context.Context, v events.RowVersion, reason s
 	if err := w.tx.Quarantine(ctx, v, reason); err != nil {
 		return err
 	}
-	unit, err := w.tx.StoredUnit(ctx, v.Table, v.ID)
+	stored, err := w.tx.Stored(ctx, v.Table, v.ID)
 	kind, known := events.KindByTable(v.Table)
-	if err != nil || unit == "" || !known {
+	if err != nil || stored.Unit == "" || !known {
 		return err
 	}
-	if err := w.tx.Remove(ctx, kind, v, unit); err != nil {
+	if err := w.tx.Remove(ctx, kind, v, stored); err != nil {
 		return err
 	}
-	return w.tx.Decided(ctx, v, true, "")
+	return w.tx.Decided(ctx, v, true, Placement{})
 }
 
 // apply makes the store reflect the verdict.
@@ -138,15 +154,15 @@ func (w *worklist) apply(ctx context.Context, kind events.Kind, v events.RowVers
 			return err
 		}
 	}
-	unit := storeUnit(verdict)
-	if prev.SameVersion && prev.Unit == unit {
+	to := placement(kind, v.ID, row, verdict, prev)
+	if prev.SameVersion && prev.Unit == to.Unit {
 		return nil // re-decided to where it already is
 	}
-	if unit != "" {
-		return w.tx.Put(ctx, kind, v, row, unit, prev.Unit)
+	if to.Unit != "" {
+		return w.tx.Put(ctx, kind, v, row, to, prev.Placement)
 	}
 	if prev.Unit != "" {
-		return w.tx.Remove(ctx, kind, v, prev.Unit)
+		return w.tx.Remove(ctx, kind, v, prev.Placement)
 	}
 	return nil
 }
@@ -183,10 +199,10 @@ func text(row jurisdiction.Row, col string) string {
 
 // Previous is what the ledger knew of a row before this version.
 type Previous struct {
-	Known       bool   // the ledger has an entry for the row
-	Decided     bool   // a version of the row was decided before
-	Unit        string // the unit_code it was stored under; "" when not in the store
-	SameVersion bool   // the version now being decided is the one decided before
+	Placement        // where the store holds the row; the zero Placement when it does not
+	Known       bool // the ledger has an entry for the row
+	Decided     bool // a version of the row was decided before
+	SameVersion bool // the version now being decided is the one decided before
 }
 
 // String is for error messages.

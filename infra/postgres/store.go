@@ -62,15 +62,15 @@ func (t *storeTx) Claim(ctx context.Context, v events.RowVersion, again bool) (s
 	var prev sort.Previous
 	var at time.Time
 	var oldDigest string
-	var unit *string
+	var unit, key *string
 	found := true
 	err := t.queryRow(ctx, func(row pgx.Row) error {
-		err := row.Scan(&at, &oldDigest, &prev.Decided, &unit)
+		err := row.Scan(&at, &oldDigest, &prev.Decided, &unit, &key)
 		if errors.Is(err, pgx.ErrNoRows) {
 			found, err = false, nil
 		}
 		return err
-	}, `SELECT update_time, digest, decided, unit_code FROM bridge.row_state WHERE table_name = $1 AND id = $2`, v.Table, v.ID)
+	}, `SELECT update_time, digest, decided, unit_code, record_key FROM bridge.row_state WHERE table_name = $1 AND id = $2`, v.Table, v.ID)
 	if err != nil {
 		return prev, false, fmt.Errorf("read ledger of %s %s: %w", v.Table, v.ID, err)
 	}
@@ -78,7 +78,7 @@ func (t *storeTx) Claim(ctx context.Context, v events.RowVersion, again bool) (s
 		return prev, true, nil
 	}
 	prev.Known = true
-	prev.Unit = deref(unit)
+	prev.Placement = sort.Placement{Unit: deref(unit), Key: deref(key)}
 	prev.SameVersion = at.Equal(v.UpdateTime) && oldDigest == digest
 	// Two contents under one update_time: the greater digest wins, so every order converges — except that a row
 	// re-read from upstream (again) is the current content by definition.
@@ -90,33 +90,30 @@ func (t *storeTx) Claim(ctx context.Context, v events.RowVersion, again bool) (s
 }
 
 // Decided records the version and its verdict; a parked row is not decided.
-func (t *storeTx) Decided(ctx context.Context, v events.RowVersion, decided bool, unit string) error {
-	var unitCode *string
-	if unit != "" {
-		unitCode = &unit
-	}
+func (t *storeTx) Decided(ctx context.Context, v events.RowVersion, decided bool, at sort.Placement) error {
 	t.later("record verdict of "+v.Table+" "+v.ID,
-		`INSERT INTO bridge.row_state (table_name, id, update_time, digest, decided, unit_code) VALUES ($1, $2, $3, $4, $5, $6)
+		`INSERT INTO bridge.row_state (table_name, id, update_time, digest, decided, unit_code, record_key)
+		VALUES ($1, $2, $3, $4, $5, NULLIF($6, ''), NULLIF($7, ''))
 		ON CONFLICT (table_name, id) DO UPDATE SET update_time = excluded.update_time, digest = excluded.digest,
-			decided = excluded.decided, unit_code = excluded.unit_code`,
-		v.Table, v.ID, v.UpdateTime, v.EventID(), decided, unitCode)
+			decided = excluded.decided, unit_code = excluded.unit_code, record_key = excluded.record_key`,
+		v.Table, v.ID, v.UpdateTime, v.EventID(), decided, at.Unit, at.Key)
 	return nil
 }
 
-// StoredUnit answers from the ledger, whose unit is always where the store holds the row.
-func (t *storeTx) StoredUnit(ctx context.Context, table, id string) (string, error) {
-	var unit *string
+// Stored answers from the ledger, whose placement is always where the store holds the row.
+func (t *storeTx) Stored(ctx context.Context, table, id string) (sort.Placement, error) {
+	var unit, key *string
 	err := t.queryRow(ctx, func(row pgx.Row) error {
-		err := row.Scan(&unit)
+		err := row.Scan(&unit, &key)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return nil
 		}
 		return err
-	}, `SELECT unit_code FROM bridge.row_state WHERE table_name = $1 AND id = $2`, table, id)
+	}, `SELECT unit_code, record_key FROM bridge.row_state WHERE table_name = $1 AND id = $2`, table, id)
 	if err != nil {
-		return "", fmt.Errorf("read stored unit of %s %s: %w", table, id, err)
+		return sort.Placement{}, fmt.Errorf("read placement of %s %s: %w", table, id, err)
 	}
-	return deref(unit), nil
+	return sort.Placement{Unit: deref(unit), Key: deref(key)}, nil
 }
 
 // RegistrationUnit answers from the ledger: known once the registration was decided.

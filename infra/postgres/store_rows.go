@@ -52,18 +52,18 @@ func prepareTable(ctx context.Context, db *pgxpool.Pool, schema, table string) (
 
 // Put stores the version in unit; a move between units also tells the old unit the row left. It sends at once,
 // so that a value the store refuses is blamed on this row.
-func (t *storeTx) Put(ctx context.Context, kind events.Kind, v events.RowVersion, row map[string]any, unit, previousUnit string) error {
+func (t *storeTx) Put(ctx context.Context, kind events.Kind, v events.RowVersion, row map[string]any, to, from sort.Placement) error {
 	t.later("open savepoint", "SAVEPOINT put")
-	t.later("store "+kind.Table+" "+v.ID, t.store.tables[kind.Table].upsert, v.Payload, unit)
+	t.later("store "+kind.Table+" "+v.ID, t.store.tables[kind.Table].upsert, v.Payload, to.Unit)
 	t.later("release savepoint", "RELEASE SAVEPOINT put")
-	if previousUnit != "" && previousUnit != unit {
-		t.recordRemoval(kind, v, row, previousUnit)
+	if from.Unit != "" && from.Unit != to.Unit {
+		t.recordRemoval(kind, v, from)
 	}
 	eventType := events.EventUpserted
 	if deleted, _ := row["is_deleted"].(bool); deleted {
 		eventType = events.EventDeleted
 	}
-	t.emit(kind, v, row, unit, eventType, string(v.Payload))
+	t.emit(kind, v, to, eventType, string(v.Payload))
 	err := t.send(ctx)
 	if err != nil && isDataError(err) {
 		// The savepoint keeps the transaction usable: the caller quarantines this row and goes on.
@@ -76,29 +76,28 @@ func (t *storeTx) Put(ctx context.Context, kind events.Kind, v events.RowVersion
 }
 
 // Remove takes the row out of the dedicated store; the removal itself is kept in bridge.removal.
-func (t *storeTx) Remove(_ context.Context, kind events.Kind, v events.RowVersion, previousUnit string) error {
+func (t *storeTx) Remove(_ context.Context, kind events.Kind, v events.RowVersion, from sort.Placement) error {
 	t.later("remove "+kind.Table+" "+v.ID, t.store.tables[kind.Table].remove, v.ID)
-	var row map[string]any
-	_ = json.Unmarshal(v.Payload, &row)
-	t.recordRemoval(kind, v, row, previousUnit)
+	t.recordRemoval(kind, v, from)
 	return nil
 }
 
-func (t *storeTx) recordRemoval(kind events.Kind, v events.RowVersion, row map[string]any, unit string) {
-	t.later(fmt.Sprintf("record removal of %s %s from %s", kind.Table, v.ID, unit),
+// recordRemoval keeps the fact that the row left a unit and tells the unit, under the key its events there carry.
+func (t *storeTx) recordRemoval(kind events.Kind, v events.RowVersion, from sort.Placement) {
+	t.later(fmt.Sprintf("record removal of %s %s from %s", kind.Table, v.ID, from.Unit),
 		`INSERT INTO bridge.removal (table_name, row_id, unit_code, update_time) VALUES ($1, $2, $3, $4)`,
-		kind.Table, v.ID, unit, v.UpdateTime)
-	payload, _ := json.Marshal(map[string]string{"id": v.ID, "unit_code": unit})
-	t.emit(kind, v, row, unit, events.EventRemoved, string(payload))
+		kind.Table, v.ID, from.Unit, v.UpdateTime)
+	payload, _ := json.Marshal(map[string]string{"id": v.ID, "unit_code": from.Unit})
+	t.emit(kind, v, from, events.EventRemoved, string(payload))
 }
 
 // emit queues a distribution event into the outbox, in this transaction.
-func (t *storeTx) emit(kind events.Kind, v events.RowVersion, row map[string]any, unit, eventType, payload string) {
+func (t *storeTx) emit(kind events.Kind, v events.RowVersion, at sort.Placement, eventType, payload string) {
 	t.later(fmt.Sprintf("write %s event of %s %s to the outbox", eventType, kind.Table, v.ID),
 		`WITH next AS (SELECT nextval(pg_get_serial_sequence('bridge.outbox', 'seq')) AS seq)
 		INSERT INTO bridge.outbox (seq, event_id, unit_code, event_type, table_name, row_id, record_key, row_time, payload)
 		SELECT next.seq, md5($1 || ':' || next.seq), $2, $3, $4, $5, $6, $7, $8 FROM next`,
-		distributionScope(v, unit, eventType), unit, kind.Table+"."+eventType, kind.Table, v.ID, recordKey(kind, v.ID, row), v.UpdateTime, payload)
+		distributionScope(v, at.Unit, eventType), at.Unit, kind.Table+"."+eventType, kind.Table, v.ID, at.Key, v.UpdateTime, payload)
 }
 
 // distributionScope names the change; the outbox row's sequence number completes it into the ce_id. So an event
@@ -107,16 +106,6 @@ func (t *storeTx) emit(kind events.Kind, v events.RowVersion, row map[string]any
 // mistake for a duplicate.
 func distributionScope(v events.RowVersion, unit, eventType string) string {
 	return v.EventID() + ":" + unit + ":" + eventType
-}
-
-// recordKey keeps one work order's events in one partition: its family is keyed by the registration id.
-func recordKey(kind events.Kind, id string, row map[string]any) string {
-	if kind.RegistrationColumn != "" {
-		if reg, _ := row[kind.RegistrationColumn].(string); reg != "" {
-			return reg
-		}
-	}
-	return id
 }
 
 // quotedValue matches the offending value PostgreSQL quotes in a data error, e.g. `invalid input syntax for type
