@@ -154,8 +154,9 @@ type fakeTx struct {
 	now time.Time
 }
 
-// Lock has nothing to do: the fake runs one transaction at a time.
-func (t *fakeTx) Lock(ctx context.Context, rows ...jurisdiction.Dependency) error { return nil }
+// Lock and Share have nothing to do: the fake runs one transaction at a time.
+func (t *fakeTx) Lock(ctx context.Context, rows ...jurisdiction.Dependency) error  { return nil }
+func (t *fakeTx) Share(ctx context.Context, rows ...jurisdiction.Dependency) error { return nil }
 
 // Claim is the newer-wins gate: a later update_time wins, and on a tie the greater event id digest does.
 func (t *fakeTx) Claim(ctx context.Context, v events.RowVersion, again bool) (sort.Previous, bool, error) {

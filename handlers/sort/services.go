@@ -20,6 +20,9 @@ type Tx interface {
 	// Each row is locked after its registration, so two single-row decisions never deadlock; transactions that
 	// decide many rows (family moves, sweeps) can, and PostgreSQL then aborts one, which is retried.
 	Lock(ctx context.Context, rows ...jurisdiction.Dependency) error
+	// Share takes shared locks on rows another decision may lock exclusively: the organisations on the path a
+	// decision walks, so that an organisation being moved is waited for instead of read half-way.
+	Share(ctx context.Context, rows ...jurisdiction.Dependency) error
 	// Claim reports whether to process v: false for an older version or,
 	// unless again is set, the same one (a duplicate delivery). It returns what the ledger knew.
 	Claim(ctx context.Context, v events.RowVersion, again bool) (Previous, bool, error)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"hotline-bridge/events"
 	"hotline-bridge/handlers/jurisdiction"
@@ -51,6 +52,9 @@ func (w *worklist) decide(ctx context.Context, it item) error {
 	kind, _ := events.KindByTable(it.v.Table)
 	row, err := decodeRow(it.v)
 	if err != nil {
+		return err
+	}
+	if err := w.shareOrgPath(ctx, kind, row); err != nil {
 		return err
 	}
 	if err := w.tx.Lock(ctx, locks(kind, it.v.ID, row)...); err != nil {
@@ -217,4 +221,30 @@ func locks(kind events.Kind, id string, row jurisdiction.Row) []jurisdiction.Dep
 		return []jurisdiction.Dependency{{Table: events.Registration, ID: reg}, self}
 	}
 	return []jurisdiction.Dependency{self}
+}
+
+// shareOrgPath share-locks, root first, the organisations the decision will walk. A transaction moving one of
+// them holds it exclusively (an organisation's own decision locks it), so this decision waits for the move to
+// commit and then walks the new tree; without it, it could walk the old tree and keep the row in the old unit.
+func (w *worklist) shareOrgPath(ctx context.Context, kind events.Kind, row jurisdiction.Row) error {
+	start := text(row, kind.OrgColumn)
+	if kind.OrgColumn == "id" {
+		start = text(row, "parent_id") // the organisation itself is locked exclusively by Lock
+	}
+	if start == "" {
+		return nil
+	}
+	path, err := w.tx.Ancestors(ctx, start)
+	if err != nil {
+		return err
+	}
+	var chain []jurisdiction.Dependency
+	for id := start; id != "" && len(chain) < len(path); id = path[id].ParentID {
+		if _, ok := path[id]; !ok {
+			break
+		}
+		chain = append(chain, jurisdiction.Dependency{Table: events.Organization, ID: id})
+	}
+	slices.Reverse(chain)
+	return w.tx.Share(ctx, chain...)
 }

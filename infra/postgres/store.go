@@ -156,6 +156,14 @@ func (t *storeTx) Lock(_ context.Context, rows ...jurisdiction.Dependency) error
 	return nil
 }
 
+// Share takes shared advisory locks: they wait for an exclusive holder, not for each other.
+func (t *storeTx) Share(_ context.Context, rows ...jurisdiction.Dependency) error {
+	for _, r := range rows {
+		t.later("share "+r.Table+" "+r.ID, "SELECT pg_advisory_xact_lock_shared(hashtextextended($1, 0))", r.Table+":"+r.ID)
+	}
+	return nil
+}
+
 func (t *storeTx) lock(table, id string) {
 	t.later("lock "+table+" "+id, "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", table+":"+id)
 }
