@@ -84,7 +84,7 @@ func (p *Poller) poll(ctx context.Context) (Round, error) {
 			// Read the next page while this one is published: the broker's acknowledgement is the slow part.
 			page = p.read(ctx, PositionOf(res.rows[len(res.rows)-1]))
 		}
-		published, err := p.publishPage(res.rows)
+		published, err := p.publishPage(res.rows, settleLine)
 		round.Published += published
 		if err == nil {
 			err = p.settle(ctx, res.rows, settleLine)
@@ -130,11 +130,13 @@ func (p *Poller) load(ctx context.Context) error {
 }
 
 // publishPage publishes the page's row versions that are not already out, in one batch.
-func (p *Poller) publishPage(page []events.RowVersion) (int, error) {
+// Only rows above the settle line are remembered: settled ones are never read again.
+func (p *Poller) publishPage(page []events.RowVersion, settleLine time.Time) (int, error) {
 	msgs := make([]*message.Message, 0, len(page))
+	sent := make([]events.RowVersion, 0, len(page))
 	for _, v := range page {
 		if _, done := p.fresh[v.EventID()]; !done {
-			msgs = append(msgs, NewRowChangedMessage(v))
+			msgs, sent = append(msgs, NewRowChangedMessage(v)), append(sent, v)
 		}
 	}
 	if len(msgs) == 0 {
@@ -144,8 +146,10 @@ func (p *Poller) publishPage(page []events.RowVersion) (int, error) {
 	if err := p.publisher.Publish(topic, msgs...); err != nil {
 		return 0, fmt.Errorf("publish %d %s events to %s: %w", len(msgs), p.kind.Table, topic, err)
 	}
-	for _, v := range page {
-		p.fresh[v.EventID()] = PositionOf(v)
+	for i, v := range sent {
+		if v.UpdateTime.After(settleLine) {
+			p.fresh[msgs[i].UUID] = PositionOf(v)
+		}
 	}
 	return len(msgs), nil
 }
