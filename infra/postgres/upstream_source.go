@@ -3,7 +3,6 @@ package postgres
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -62,14 +61,12 @@ func (s *UpstreamSource) query(ctx context.Context, table string, after capture.
 
 // Referencing returns the current rows of table whose column holds one of ids: a family brought into a unit.
 func (s *UpstreamSource) Referencing(ctx context.Context, table, column string, ids []string) ([]events.RowVersion, error) {
-	rows, err := s.db.Query(ctx, fmt.Sprintf(`SELECT %[3]s, t.id, t.update_time, to_jsonb(t)::text FROM %[1]s t WHERE t.%[2]s = ANY($1)`,
-		pgx.Identifier{table}.Sanitize(), pgx.Identifier{column}.Sanitize(), quoteLiteral(table)), ids)
+	rows, err := s.db.Query(ctx, fmt.Sprintf(`SELECT $2::text, t.id, t.update_time, to_jsonb(t)::text FROM %s t WHERE t.%s = ANY($1)`,
+		pgx.Identifier{table}.Sanitize(), pgx.Identifier{column}.Sanitize()), ids, table)
 	if err != nil {
 		return nil, fmt.Errorf("read %s rows by %s: %w", table, column, err)
 	}
 	return collectVersions(rows)
 }
-
-func quoteLiteral(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
 
 var _ sort.Upstream = (*UpstreamSource)(nil)
