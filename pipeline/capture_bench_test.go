@@ -10,10 +10,10 @@ import (
 
 	"hotline-bridge/events"
 	"hotline-bridge/handlers/capture"
+	"hotline-bridge/infra/dev/testenv"
 	"hotline-bridge/infra/kafka"
 	"hotline-bridge/infra/postgres"
 	"hotline-bridge/infra/seed"
-	"hotline-bridge/infra/testenv"
 )
 
 // BenchmarkCapture measures capture of a seeded national upstream (all twelve kinds) onto the real broker, and,

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"hotline-bridge/events"
-	"hotline-bridge/infra/testenv"
+	"hotline-bridge/infra/dev/testenv"
 )
 
 func TestCaptureRowsSharingOneUpdateTimeAcrossBatchesAndKills(t *testing.T) {

@@ -12,7 +12,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 
 	"hotline-bridge/events"
-	"hotline-bridge/infra/localpg"
+	"hotline-bridge/infra/dev/localpg"
 	"hotline-bridge/infra/postgres"
 	"hotline-bridge/infra/seed"
 )

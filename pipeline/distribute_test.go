@@ -18,9 +18,9 @@ import (
 	"hotline-bridge/events"
 	"hotline-bridge/handlers/district"
 	"hotline-bridge/handlers/jurisdiction"
+	"hotline-bridge/infra/dev/testenv"
 	"hotline-bridge/infra/kafka"
 	"hotline-bridge/infra/seed"
-	"hotline-bridge/infra/testenv"
 	"hotline-bridge/schemas"
 )
 

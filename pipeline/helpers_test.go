@@ -14,9 +14,9 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 
 	"hotline-bridge/events"
+	"hotline-bridge/infra/dev/testenv"
 	"hotline-bridge/infra/kafka"
 	"hotline-bridge/infra/postgres"
-	"hotline-bridge/infra/testenv"
 	"hotline-bridge/pipeline"
 )
 

@@ -3,7 +3,7 @@ package pipeline_test
 import (
 	"testing"
 
-	"hotline-bridge/infra/testenv"
+	"hotline-bridge/infra/dev/testenv"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }

@@ -10,8 +10,8 @@ import (
 
 	"hotline-bridge/events"
 	"hotline-bridge/handlers/capture"
+	"hotline-bridge/infra/dev/testenv"
 	"hotline-bridge/infra/kafka"
-	"hotline-bridge/infra/testenv"
 )
 
 // A small national tree: two Wuhan districts with a station, a zone bureau known only by org id, and 黄石.

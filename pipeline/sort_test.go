@@ -6,8 +6,8 @@ import (
 	"time"
 
 	"hotline-bridge/events"
+	"hotline-bridge/infra/dev/testenv"
 	"hotline-bridge/infra/seed"
-	"hotline-bridge/infra/testenv"
 )
 
 func TestSortSeededNationalDataMatchesTheRulesComputedInSQL(t *testing.T) {

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"hotline-bridge/infra/testenv"
+	"hotline-bridge/infra/dev/testenv"
 )
 
 func closedPort(t *testing.T) string {

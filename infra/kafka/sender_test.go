@@ -14,8 +14,8 @@ import (
 
 	"hotline-bridge/events"
 	"hotline-bridge/handlers/distribute"
+	"hotline-bridge/infra/dev/testenv"
 	"hotline-bridge/infra/kafka"
-	"hotline-bridge/infra/testenv"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }

@@ -17,9 +17,9 @@ import (
 
 	"hotline-bridge/events"
 	"hotline-bridge/handlers/distribute"
+	"hotline-bridge/infra/dev/testenv"
 	"hotline-bridge/infra/kafka"
 	"hotline-bridge/infra/postgres"
-	"hotline-bridge/infra/testenv"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }

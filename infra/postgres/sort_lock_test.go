@@ -10,8 +10,8 @@ import (
 	"hotline-bridge/events"
 	"hotline-bridge/handlers/jurisdiction"
 	"hotline-bridge/handlers/sort"
+	"hotline-bridge/infra/dev/testenv"
 	"hotline-bridge/infra/postgres"
-	"hotline-bridge/infra/testenv"
 )
 
 // noUpstream has nothing to re-read: the test drives every row itself.

@@ -6,8 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"hotline-bridge/infra/dev/testenv"
 	"hotline-bridge/infra/postgres"
-	"hotline-bridge/infra/testenv"
 )
 
 // upstreamContract is the national platform's tables as the capture issue specifies them: names and types are a

@@ -11,8 +11,8 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"hotline-bridge/events"
+	"hotline-bridge/infra/dev/testenv"
 	"hotline-bridge/infra/seed"
-	"hotline-bridge/infra/testenv"
 	"hotline-bridge/schemas"
 )
 

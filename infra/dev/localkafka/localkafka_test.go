@@ -11,7 +11,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"hotline-bridge/infra/localkafka"
+	"hotline-bridge/infra/dev/localkafka"
 )
 
 func TestBrokerKillRestart(t *testing.T) {

@@ -12,7 +12,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"hotline-bridge/infra/localpg"
+	"hotline-bridge/infra/dev/localpg"
 )
 
 func TestClusterLifecycle(t *testing.T) {

@@ -17,7 +17,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"hotline-bridge/infra/localproc"
+	"hotline-bridge/infra/dev/localproc"
 )
 
 // Cluster is a running throwaway PostgreSQL server.

@@ -12,7 +12,7 @@ import (
 	"syscall"
 	"time"
 
-	"hotline-bridge/infra/localproc"
+	"hotline-bridge/infra/dev/localproc"
 )
 
 //go:embed pom.xml

@@ -14,7 +14,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
-	"hotline-bridge/infra/localproc"
+	"hotline-bridge/infra/dev/localproc"
 )
 
 // Broker is a throwaway single-node Kafka cluster.

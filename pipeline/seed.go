@@ -2,37 +2,11 @@ package pipeline
 
 import (
 	"context"
-	"io"
 	"log/slog"
 
 	"hotline-bridge/infra/postgres"
 	"hotline-bridge/infra/seed"
 )
-
-// NewLogger writes human-readable structured logs. Nothing logged by the bridge carries row content, so personal
-// data cannot leak through it.
-func NewLogger(w io.Writer, level string) *slog.Logger {
-	var l slog.Level
-	_ = l.UnmarshalText([]byte(level))
-	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l}))
-}
-
-// Migrate applies the bridge's own schema, or with upstream the reference national tables.
-func Migrate(ctx context.Context, cfg Config, log *slog.Logger, upstream bool) error {
-	url, what := cfg.StoreURL, "store database"
-	if upstream {
-		url, what = cfg.UpstreamURL, "upstream database"
-	}
-	db, err := openDatabase(ctx, log, what, url)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	if upstream {
-		return postgres.MigrateUpstream(ctx, db)
-	}
-	return postgres.Migrate(ctx, db, log)
-}
 
 // SeedOptions says what bridge seed generates.
 type SeedOptions struct {

@@ -13,8 +13,8 @@ import (
 	"testing"
 	"time"
 
-	"hotline-bridge/infra/localkafka"
-	"hotline-bridge/infra/localpg"
+	"hotline-bridge/infra/dev/localkafka"
+	"hotline-bridge/infra/dev/localpg"
 )
 
 // Environment variables that point tests at running services.

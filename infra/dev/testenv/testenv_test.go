@@ -9,7 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"hotline-bridge/infra/testenv"
+	"hotline-bridge/infra/dev/testenv"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }

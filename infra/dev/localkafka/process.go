@@ -6,7 +6,7 @@ import (
 	"os/exec"
 	"syscall"
 
-	"hotline-bridge/infra/localproc"
+	"hotline-bridge/infra/dev/localproc"
 )
 
 // startJava starts java in dir with output to logPath. SIGKILL on the parent's death: no broker outlives the test

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"hotline-bridge/infra/localproc"
+	"hotline-bridge/infra/dev/localproc"
 )
 
 // stubborn ignores SIGTERM, as a hung server would, after logging that it started.

@@ -20,9 +20,9 @@ import (
 	"syscall"
 	"time"
 
-	"hotline-bridge/infra/localkafka"
-	"hotline-bridge/infra/localpg"
-	"hotline-bridge/infra/testenv"
+	"hotline-bridge/infra/dev/localkafka"
+	"hotline-bridge/infra/dev/localpg"
+	"hotline-bridge/infra/dev/testenv"
 )
 
 func main() {
