@@ -16,12 +16,8 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
-	"sync"
 	"syscall"
-	"time"
 
-	"hotline-bridge/infra/dev/localkafka"
-	"hotline-bridge/infra/dev/localpg"
 	"hotline-bridge/infra/dev/testenv"
 )
 
@@ -42,13 +38,13 @@ func run(args []string) int {
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
 	defer signal.Stop(sigs)
 
-	if err := ensureKcat(); err != nil {
+	if err := testenv.EnsureTools(os.Stderr, testenv.Kcat); err != nil {
 		fmt.Fprintf(os.Stderr, "testenv: %v\n", err)
 		return 1
 	}
 	svc, err := startServices(sigs)
 	defer func() {
-		if err := svc.stop(); err != nil {
+		if err := svc.Stop(); err != nil {
 			fmt.Fprintf(os.Stderr, "testenv: stop services: %v\n", err)
 		}
 	}()
@@ -56,20 +52,11 @@ func run(args []string) int {
 		fmt.Fprintf(os.Stderr, "testenv: %v\n", err)
 		return 1
 	}
-	return runChild(args, svc.env(), sigs)
+	return runChild(args, svc.Env(), sigs)
 }
 
-// services are the ones this command started; nil fields were given by the
-// environment or failed to start.
-type services struct {
-	pg             *localpg.Cluster
-	kafka          *localkafka.Broker
-	pgURL, brokers string
-}
-
-// startServices starts PostgreSQL and Kafka side by side, giving up early
-// if a signal arrives.
-func startServices(sigs <-chan os.Signal) (*services, error) {
+// startServices starts PostgreSQL and Kafka, giving up early if a signal arrives.
+func startServices(sigs <-chan os.Signal) (*testenv.Services, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	watching := make(chan struct{})
 	defer func() { cancel(); <-watching }() // no signal may be swallowed after startup
@@ -82,58 +69,7 @@ func startServices(sigs <-chan os.Signal) (*services, error) {
 		case <-ctx.Done():
 		}
 	}()
-	svc := &services{pgURL: os.Getenv(testenv.PGURLEnv), brokers: os.Getenv(testenv.KafkaBrokersEnv)}
-	var wg sync.WaitGroup
-	var errPG, errKafka error
-	if svc.pgURL == "" {
-		wg.Go(func() { errPG = svc.startPostgres(ctx) })
-	}
-	if svc.brokers == "" {
-		wg.Go(func() { errKafka = svc.startKafka(ctx) })
-	}
-	wg.Wait()
-	return svc, errors.Join(errPG, errKafka)
-}
-
-func (s *services) startPostgres(ctx context.Context) error {
-	t0 := time.Now()
-	c, err := localpg.Start(ctx, localpg.Options{})
-	if err != nil {
-		return fmt.Errorf("start postgres: %w", err)
-	}
-	s.pg, s.pgURL = c, c.URL("postgres")
-	fmt.Fprintf(os.Stderr, "testenv: postgres up at %s in %s\n", s.pgURL, time.Since(t0).Round(time.Millisecond))
-	return nil
-}
-
-func (s *services) startKafka(ctx context.Context) error {
-	t0 := time.Now()
-	b, err := localkafka.Start(ctx, localkafka.Options{})
-	if err != nil {
-		return fmt.Errorf("start kafka: %w", err)
-	}
-	s.kafka, s.brokers = b, b.Addr()
-	fmt.Fprintf(os.Stderr, "testenv: kafka %s up at %s in %s\n", localkafka.DefaultVersion, s.brokers, time.Since(t0).Round(time.Millisecond))
-	return nil
-}
-
-func (s *services) env() []string {
-	return append(os.Environ(), testenv.PGURLEnv+"="+s.pgURL, testenv.KafkaBrokersEnv+"="+s.brokers)
-}
-
-func (s *services) stop() error {
-	var errs []error
-	if s.kafka != nil {
-		if err := s.kafka.Stop(); err != nil {
-			errs = append(errs, fmt.Errorf("kafka: %w", err))
-		}
-	}
-	if s.pg != nil {
-		if err := s.pg.Stop(); err != nil {
-			errs = append(errs, fmt.Errorf("postgres: %w", err))
-		}
-	}
-	return errors.Join(errs...)
+	return testenv.StartServices(ctx, os.Stderr)
 }
 
 // runChild runs the command with our stdio, relays signals to it and
@@ -174,28 +110,4 @@ func exitCode(err error) int {
 		return 128 + int(ws.Signal())
 	}
 	return exit.ExitCode()
-}
-
-// ensureKcat installs kcat with apt when it is missing and we are root, so
-// tests and people can inspect topics.
-func ensureKcat() error {
-	if _, err := exec.LookPath("kcat"); err == nil {
-		return nil
-	}
-	if os.Geteuid() != 0 {
-		return errors.New("kcat is not on PATH and we are not root to install it: run `sudo apt-get install -y kcat`")
-	}
-	fmt.Fprintln(os.Stderr, "testenv: kcat missing, installing it with apt-get")
-	for _, args := range [][]string{{"update", "-q"}, {"install", "-y", "-q", "kcat"}} {
-		cmd := exec.Command("apt-get", args...)
-		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-		cmd.Env = append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")
-		if err := cmd.Run(); err != nil {
-			return fmt.Errorf("install kcat: apt-get %v: %w", args, err)
-		}
-	}
-	if _, err := exec.LookPath("kcat"); err != nil {
-		return fmt.Errorf("kcat still not on PATH after apt-get install: %w", err)
-	}
-	return nil
 }
