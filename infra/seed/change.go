@@ -55,6 +55,7 @@ func Change(ctx context.Context, db *pgxpool.Pool, opts ChangeOptions) (Stats, e
 		if err := c.round(ctx, round); err != nil {
 			return c.stats, c.stopped(err)
 		}
+		opts.Progress.roundDone()
 	}
 	return c.stats, nil
 }

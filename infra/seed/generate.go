@@ -26,9 +26,11 @@ func Generate(ctx context.Context, db *pgxpool.Pool, opts Options) (Stats, error
 	}
 	g := newGen(opts.Seed, buildTree(), newClock(opts.Now, opts.Days))
 	st := newStats()
+	opts.Progress.start(opts.Registrations)
 	if err := g.writeReference(ctx, db, st); err != nil {
 		return st, err
 	}
+	opts.Progress.referenceDone(st)
 	return st, g.stream(ctx, db, opts, st)
 }
 
@@ -51,11 +53,12 @@ func (g *gen) writeReference(ctx context.Context, db *pgxpool.Pool, st Stats) er
 }
 
 // copyChunk writes a batch in its own transaction and counts it once committed.
-func copyChunk(ctx context.Context, db *pgxpool.Pool, b *batch, st Stats) error {
+func copyChunk(ctx context.Context, db *pgxpool.Pool, b *batch, st Stats, p *Progress) error {
 	chunk := newStats()
 	err := inTx(ctx, db, func(tx pgx.Tx) error { return b.copyTo(ctx, tx, chunk) })
 	if err == nil {
 		st.add(chunk)
+		p.chunkDone(chunk)
 	}
 	return err
 }
@@ -81,7 +84,7 @@ func (g *gen) stream(ctx context.Context, db *pgxpool.Pool, opts Options, st Sta
 		wg.Go(func() {
 			for b := range full { // after a failure, keep draining until the producer closes full
 				if errs[w] == nil {
-					if errs[w] = copyChunk(ctx, db, b, stats[w]); errs[w] != nil {
+					if errs[w] = copyChunk(ctx, db, b, stats[w], opts.Progress); errs[w] != nil {
 						cancel()
 					}
 				}

@@ -18,6 +18,7 @@ type Options struct {
 	Now           time.Time // the "current" time the data is generated around; time.Now() when zero
 	Days          int       // registrations are spread over this many days before Now; 30 when 0
 	ChunkSize     int       // registrations per COPY chunk (memory stays flat); 5000 when 0
+	Progress      *Progress // when set, counts what commits as it commits, for a progress display
 }
 
 func (o *Options) setDefaults() {
@@ -68,6 +69,7 @@ type ChangeOptions struct {
 	BatchSize int              // scale of a round: status updates per round; 100 when 0
 	Interval  time.Duration    // pause between rounds; 1s when 0, none when negative
 	Now       func() time.Time // the clock stamped into update_time; time.Now when nil
+	Progress  *Progress        // when set, counts the rounds as they commit, for a progress display
 }
 
 func (o *ChangeOptions) setDefaults() {
