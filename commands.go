@@ -98,6 +98,7 @@ func (c *cli) seedCommand() *cobra.Command {
 			}
 			opts.Change.Seed = opts.Generate.Seed
 			opts.Changes = opts.Changes || opts.Skip
+			opts.Progress = os.Stderr // beside the logs, never on stdout where a caller may read results
 			generated, changed, err := pipeline.Seed(cmd.Context(), cfg, log, opts)
 			log.Info("seeded national upstream", "generated", generated.String(), "changed", changed.String())
 			return err
