@@ -25,8 +25,9 @@ type Options struct {
 	Refresh time.Duration // between bar updates on a terminal; 200ms when 0
 	Window  time.Duration // the rate is measured over about this much recent time; 10s when 0
 
-	ticks <-chan time.Time // tests drive the display with their own clock; a real ticker when nil
-	now   func() time.Time // the time of the first and the final sample; time.Now when nil
+	ticks  <-chan time.Time // tests drive the display with their own clock; a real ticker when nil
+	now    func() time.Time // the time of the first and the final sample; time.Now when nil
+	ticked func()           // tests learn that a tick was sampled and drawn, before they change the counters
 }
 
 func (o *Options) setDefaults() {
@@ -99,6 +100,9 @@ func (d *Display) loop(ctx context.Context, ms meters, ticks <-chan time.Time, o
 		case at := <-ticks:
 			ms.sample(at, opts.Window)
 			d.locked(func() { d.out.update(ms.readings()) })
+			if opts.ticked != nil {
+				opts.ticked()
+			}
 		case <-d.stop:
 			d.end(ms, opts)
 			return

@@ -11,14 +11,27 @@ import (
 
 var t0 = time.Date(2026, 11, 26, 8, 0, 0, 0, time.UTC)
 
-// clocked starts a plain display on a buffer driven by ticks the test sends; now is the clock of the final line.
-func clocked(t *testing.T, stages []Stage, now *time.Time) (*Display, chan<- time.Time, *bytes.Buffer) {
+// clock drives a display: each tick returns once the display has sampled the counters and drawn the line, so
+// the test may change the counters for the next one.
+type clock struct {
+	ticks  chan time.Time
+	ticked chan struct{}
+}
+
+func (c clock) tick(at time.Time) {
+	c.ticks <- at
+	<-c.ticked
+}
+
+// clocked starts a plain display on a buffer driven by the returned clock; now is the clock of the final line.
+func clocked(t *testing.T, stages []Stage, now *time.Time) (*Display, clock, *bytes.Buffer) {
 	t.Helper()
-	ticks := make(chan time.Time) // unbuffered: a send returns once the display has taken the tick
+	c := clock{ticks: make(chan time.Time), ticked: make(chan struct{})}
 	var out bytes.Buffer
-	d := Show(context.Background(), &out, stages, Options{ticks: ticks, now: func() time.Time { return *now }})
+	d := Show(context.Background(), &out, stages, Options{ticks: c.ticks, now: func() time.Time { return *now },
+		ticked: func() { c.ticked <- struct{}{} }})
 	t.Cleanup(d.Stop)
-	return d, ticks, &out
+	return d, c, &out
 }
 
 func counter(n *atomic.Int64) func() int64 { return n.Load }
@@ -32,16 +45,16 @@ func lines(out *bytes.Buffer) []string {
 func TestPlainLinesCountRateAndETAPerStage(t *testing.T) {
 	var captured, sorted atomic.Int64
 	now := t0
-	d, ticks, out := clocked(t, []Stage{
+	d, clk, out := clocked(t, []Stage{
 		{Name: "captured", Done: counter(&captured), Total: fixed(988188)},
 		{Name: "sorted", Done: counter(&sorted)}, // total unknown
 	}, &now)
 	captured.Store(260000)
 	sorted.Store(100000)
-	ticks <- t0.Add(5 * time.Second)
+	clk.tick(t0.Add(5 * time.Second))
 	captured.Store(412000)
 	sorted.Store(150000)
-	ticks <- t0.Add(10 * time.Second)
+	clk.tick(t0.Add(10 * time.Second))
 	now = t0.Add(12 * time.Second)
 	d.Stop()
 	want := []string{
@@ -58,10 +71,10 @@ func TestPlainLinesCountRateAndETAPerStage(t *testing.T) {
 func TestRateIsMeasuredOverTheRecentWindow(t *testing.T) {
 	var n atomic.Int64
 	now := t0
-	d, ticks, out := clocked(t, []Stage{{Name: "published", Done: counter(&n), Total: fixed(1000000)}}, &now)
+	d, clk, out := clocked(t, []Stage{{Name: "published", Done: counter(&n), Total: fixed(1000000)}}, &now)
 	for i, done := range []int64{100000, 200000, 300000, 310000, 320000} { // 20000/s, then 2000/s
 		n.Store(done)
-		ticks <- t0.Add(time.Duration(i+1) * 5 * time.Second)
+		clk.tick(t0.Add(time.Duration(i+1) * 5 * time.Second))
 	}
 	now = t0.Add(25 * time.Second)
 	d.Stop()
@@ -78,13 +91,13 @@ func TestRateIsMeasuredOverTheRecentWindow(t *testing.T) {
 func TestTotalThatGrowsMovesPercentageAndETA(t *testing.T) {
 	var done, backlog atomic.Int64
 	now := t0
-	d, ticks, out := clocked(t, []Stage{{Name: "sorted", Done: counter(&done), Total: counter(&backlog)}}, &now)
+	d, clk, out := clocked(t, []Stage{{Name: "sorted", Done: counter(&done), Total: counter(&backlog)}}, &now)
 	done.Store(50000)
 	backlog.Store(100000)
-	ticks <- t0.Add(10 * time.Second)
+	clk.tick(t0.Add(10 * time.Second))
 	done.Store(100000)
 	backlog.Store(400000)
-	ticks <- t0.Add(20 * time.Second)
+	clk.tick(t0.Add(20 * time.Second))
 	d.Stop()
 	got := lines(out)
 	want := []string{
@@ -98,12 +111,12 @@ func TestTotalThatGrowsMovesPercentageAndETA(t *testing.T) {
 
 func TestStalledAndOvershotStages(t *testing.T) {
 	now := t0
-	d, ticks, out := clocked(t, []Stage{
+	d, clk, out := clocked(t, []Stage{
 		{Name: "stalled", Done: fixed(10), Total: fixed(100)},
 		{Name: "estimated low", Done: fixed(120), Total: fixed(100)},
 		{Name: "rounds", Done: fixed(3), Total: fixed(10)},
 	}, &now)
-	ticks <- t0.Add(5 * time.Second)
+	clk.tick(t0.Add(5 * time.Second))
 	d.Stop()
 	want := "progress: stalled 10/100 (10%) 0.0/s eta ? · estimated low 120/100 (100%) 0.0/s · rounds 3/10 (30%) 0.0/s eta ?"
 	if got := lines(out)[0]; got != want {
@@ -114,9 +127,9 @@ func TestStalledAndOvershotStages(t *testing.T) {
 func TestSlowRatesKeepADecimal(t *testing.T) {
 	var rounds atomic.Int64
 	now := t0
-	d, ticks, out := clocked(t, []Stage{{Name: "change rounds", Done: counter(&rounds), Total: fixed(10)}}, &now)
+	d, clk, out := clocked(t, []Stage{{Name: "change rounds", Done: counter(&rounds), Total: fixed(10)}}, &now)
 	rounds.Store(2)
-	ticks <- t0.Add(5 * time.Second)
+	clk.tick(t0.Add(5 * time.Second))
 	d.Stop()
 	if want := "progress: change rounds 2/10 (20%) 0.4/s eta 20s"; lines(out)[0] != want {
 		t.Fatalf("got\n%s\nwant\n%s", lines(out)[0], want)
@@ -139,8 +152,8 @@ func TestEndOfContextPrintsTheFinalLineOnce(t *testing.T) {
 // Log lines written through the display land between progress lines, whole.
 func TestLogLinesGoThroughTheDisplay(t *testing.T) {
 	now := t0
-	d, ticks, out := clocked(t, []Stage{{Name: "generated", Done: fixed(1)}}, &now)
-	ticks <- t0.Add(5 * time.Second)
+	d, clk, out := clocked(t, []Stage{{Name: "generated", Done: fixed(1)}}, &now)
+	clk.tick(t0.Add(5 * time.Second))
 	if _, err := d.Write([]byte("level=INFO msg=hello\n")); err != nil {
 		t.Fatal(err)
 	}
