@@ -11,8 +11,10 @@ import (
 	"hotline-bridge/handlers/sort"
 )
 
+// registration is a work order's columns. reg_no is left NULL: it is UNIQUE in the store, and a number shared by
+// two registrations is a value the store refuses.
 func registration(handleDept string) map[string]any {
-	return map[string]any{"reg_no": "N1", "kind": 1, "handle_dept_id": handleDept, "division_code": nil, "status": "new"}
+	return map[string]any{"kind": 1, "handle_dept_id": handleDept, "division_code": nil, "status": "new"}
 }
 
 func child(registrationID string) map[string]any {
