@@ -3,7 +3,6 @@ package sort_test
 import (
 	"context"
 	"errors"
-	"reflect"
 	"strings"
 	"testing"
 
@@ -22,16 +21,17 @@ func child(registrationID string) map[string]any {
 }
 
 func TestRegistrationIsStoredOncePerVersionNewestWins(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	v1 := w.change(events.Registration, "R1", 10, registration("ORG-420106-S03"))
 	w.sort(v1)
 	w.wantStored(map[string]string{"registration R1": "420106"})
 	w.wantOutbox("420106 registration.upserted R1")
 
-	before := w.store.snapshot()
+	before := w.snapshot()
 	w.sort(v1) // a duplicate delivery
-	if !reflect.DeepEqual(w.store.snapshot(), before) {
-		t.Error("a duplicate delivery changed the store")
+	if changed := w.snapshot().changedSince(before); changed != "" {
+		t.Errorf("a duplicate delivery changed the store: %s", changed)
 	}
 	w.wantOutbox()
 
@@ -49,6 +49,7 @@ func TestRegistrationIsStoredOncePerVersionNewestWins(t *testing.T) {
 
 // Upstream sometimes stamps two contents with one update_time: whichever arrives first, the same one wins.
 func TestSameUpdateTimeTwoContentsConvergeWhateverTheOrder(t *testing.T) {
+	t.Parallel()
 	a := version(events.Registration, "R1", 10, map[string]any{"handle_dept_id": "ORG-420106-S03", "status": "a"})
 	b := version(events.Registration, "R1", 10, map[string]any{"handle_dept_id": "ORG-420106-S03", "status": "b"})
 	winner := "a"
@@ -67,6 +68,7 @@ func TestSameUpdateTimeTwoContentsConvergeWhateverTheOrder(t *testing.T) {
 }
 
 func TestSoftDeletedRowStaysStoredWithADeletedEvent(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	w.sort(w.change(events.Registration, "R1", 10, registration("ORG-420106-S03")))
 	cols := registration("ORG-420106-S03")
@@ -77,6 +79,7 @@ func TestSoftDeletedRowStaysStoredWithADeletedEvent(t *testing.T) {
 }
 
 func TestChildBeforeItsRegistrationIsParkedThenDecidedWithIt(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	w.sort(w.change(events.InfoProvider, "IP1", 5, child("R1")))
 	w.wantStored(map[string]string{"info_provider IP1": ""})
@@ -90,6 +93,7 @@ func TestChildBeforeItsRegistrationIsParkedThenDecidedWithIt(t *testing.T) {
 }
 
 func TestChildWhoseRegistrationIsUpstreamButNotCapturedPullsItInsteadOfParking(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	r1 := w.change(events.Registration, "R1", 10, registration("ORG-420106-S03")) // upstream, not consumed yet
 	w.sort(w.change(events.InfoProvider, "IP1", 11, child("R1")))
@@ -102,6 +106,7 @@ func TestChildWhoseRegistrationIsUpstreamButNotCapturedPullsItInsteadOfParking(t
 }
 
 func TestForwardedRegistrationTakesItsFamily(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	w.sort(w.change(events.Registration, "R1", 10, registration("ORG-420102-S01")))
 	w.sort(w.change(events.InfoProvider, "IP1", 11, child("R1")))
@@ -118,6 +123,7 @@ func TestForwardedRegistrationTakesItsFamily(t *testing.T) {
 }
 
 func TestRegistrationLeavingWuhanAndComingBack(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	w.sort(w.change(events.Registration, "R3", 10, registration("ORG-WH-DHGX-S01")))
 	w.sort(w.change(events.Subject, "S3", 11, map[string]any{"registration_id": "R3", "name": "光谷某公司"}))
@@ -144,6 +150,7 @@ func TestRegistrationLeavingWuhanAndComingBack(t *testing.T) {
 }
 
 func TestStationMovingToAnotherDistrictTakesEverythingUnderIt(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	w.sort(w.change(events.Organization, "ORG-420102-S01-T1", 5, orgCols("ORG-420102-S01", ""))) // a team under the station
 	w.sort(w.change(events.Personnel, "P1", 10, map[string]any{"org_id": "ORG-420102-S01", "name": "李四"}))
@@ -166,6 +173,7 @@ func TestStationMovingToAnotherDistrictTakesEverythingUnderIt(t *testing.T) {
 
 // A move inside one unit changes nothing for the rows below: only the moved organisation's own new version is news.
 func TestStationMovingWithinItsDistrictEmitsOnlyItself(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	w.sort(w.change(events.Personnel, "P1", 10, map[string]any{"org_id": "ORG-420106-S03", "name": "李四"}))
 	w.sort(w.change(events.Registration, "R1", 10, registration("ORG-420106-S03")))
@@ -185,6 +193,7 @@ func allIn(names []string, unit string) map[string]string {
 }
 
 func TestDecisionsByKind(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name     string
 		v        events.RowVersion
@@ -209,6 +218,7 @@ func TestDecisionsByKind(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			w := newWorld(t)
 			w.sort(tt.v)
 			name := tt.v.Table + " " + tt.v.ID
@@ -224,6 +234,7 @@ func TestDecisionsByKind(t *testing.T) {
 }
 
 func TestBadRowIsRefusedAndChangesNothing(t *testing.T) {
+	t.Parallel()
 	huge := strings.Repeat("投", sort.MaxFieldBytes/3+1)
 	tests := []struct {
 		name       string
@@ -248,10 +259,11 @@ func TestBadRowIsRefusedAndChangesNothing(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			w := newWorld(t)
 			w.sort(w.change(events.Registration, "R0", 5, registration("ORG-420106-S03")))
 			w.sort(w.change(events.InfoProvider, "IP-WAIT", 5, child("R-LATER")))
-			before := w.store.snapshot()
+			before := w.snapshot()
 
 			err := w.sorter.Sort(context.Background(), tt.v)
 			var bad *sort.BadRowError
@@ -261,8 +273,8 @@ func TestBadRowIsRefusedAndChangesNothing(t *testing.T) {
 			if bad.Table != tt.v.Table || bad.ID != tt.v.ID || !strings.Contains(bad.Reason, tt.wantReason) {
 				t.Errorf("bad row %s %s %q, want %s %s with a reason mentioning %q", bad.Table, bad.ID, bad.Reason, tt.v.Table, tt.v.ID, tt.wantReason)
 			}
-			if !reflect.DeepEqual(w.store.snapshot(), before) {
-				t.Error("the refused row changed the store (ledger, rows, tree, parking, outbox or quarantine)")
+			if changed := w.snapshot().changedSince(before); changed != "" {
+				t.Errorf("the refused row changed the store (ledger, rows, tree, parking, outbox or quarantine): %s", changed)
 			}
 		})
 	}
@@ -270,6 +282,7 @@ func TestBadRowIsRefusedAndChangesNothing(t *testing.T) {
 
 // A bad row met while carrying a family along is quarantined: the rest of the decision commits.
 func TestCarriedBadRowIsQuarantinedNotFatal(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	w.sort(w.change(events.Registration, "R2", 10, registration("ORG-420200")))
 	w.change(events.InfoProvider, "IP-GOOD", 11, child("R2"))
@@ -285,7 +298,7 @@ func TestCarriedBadRowIsQuarantinedNotFatal(t *testing.T) {
 	w.wantOutbox("420106 registration.upserted R2", "420106 info_provider.upserted IP-GOOD", "420106 object.upserted O-TYPE")
 
 	got := map[string]string{}
-	for _, q := range w.store.snapshot().quarantine {
+	for _, q := range w.quarantine() {
 		got[q.Table+" "+q.ID] = q.Reason
 	}
 	want := map[string]string{"info_provider IP-BIG": "over the", "subject S-DIV": "six-digit", "case_info C-TYPE": "not text"}
