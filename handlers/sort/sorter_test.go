@@ -256,6 +256,9 @@ func TestBadRowIsRefusedAndChangesNothing(t *testing.T) {
 			version(events.Registration, "BAD-TYPE", 10, map[string]any{"handle_dept_id": true}), "not text"},
 		{"organisation tree with a cycle",
 			version(events.Organization, "ORG-420106", 10, orgCols("ORG-420106-S03", "")), "cycle"},
+		// Found by the store itself, once the rules have decided the row: its write must roll back with the rest.
+		{"value the column type refuses",
+			version(events.Registration, "BAD-KIND", 10, map[string]any{"kind": "abc", "handle_dept_id": "ORG-420106-S03"}), "smallint"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -309,5 +312,28 @@ func TestCarriedBadRowIsQuarantinedNotFatal(t *testing.T) {
 		if !strings.Contains(got[name], reason) {
 			t.Errorf("%s quarantined with %q, want a reason mentioning %q", name, got[name], reason)
 		}
+	}
+}
+
+// A value the store's column type refuses (kind is a smallint upstream) is found only when the row is written. A
+// registration carried along — here released from parking by the station it waited for — is quarantined with the
+// reason, without the value itself (it may be personal data); the rest of the decision commits.
+func TestCarriedUnstorableRowIsQuarantinedNotFatal(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	w.sort(w.change(events.Registration, "R-ABC", 10, map[string]any{"kind": "abc", "handle_dept_id": "ORG-420106-S09"}))
+	w.sort(w.change(events.Registration, "R-OK", 10, registration("ORG-420106-S09")))
+	w.wantParked(map[string]string{"registration R-ABC": "organization ORG-420106-S09", "registration R-OK": "organization ORG-420106-S09"})
+
+	w.sort(w.change(events.Organization, "ORG-420106-S09", 11, orgCols("ORG-420106", "")))
+	w.wantStored(map[string]string{"organization ORG-420106-S09": "420106", "registration R-OK": "420106", "registration R-ABC": ""})
+	w.wantParked(map[string]string{})
+	w.wantOutbox("420106 organization.upserted ORG-420106-S09", "420106 registration.upserted R-OK")
+	q := w.quarantine()
+	if len(q) != 1 || q[0].Table != events.Registration || q[0].ID != "R-ABC" || !strings.Contains(q[0].Reason, "smallint") {
+		t.Fatalf("quarantine %+v, want only registration R-ABC with a reason mentioning \"smallint\"", q)
+	}
+	if strings.Contains(q[0].Reason, "abc") {
+		t.Errorf("quarantine reason %q repeats the refused value", q[0].Reason)
 	}
 }
