@@ -14,6 +14,7 @@ import (
 // A decided registration whose newer version waits for an organisation not captured yet is parked; when the
 // organisation arrives, the registration and its family must end up in the new unit and leave the old one.
 func TestRegistrationParkedAfterBeingDecidedStillLeavesItsOldUnit(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	w.sort(w.change(events.Registration, "R1", 10, registration("ORG-420102-S01")))
 	w.sort(w.change(events.InfoProvider, "IP1", 11, child("R1")))
@@ -33,6 +34,7 @@ func TestRegistrationParkedAfterBeingDecidedStillLeavesItsOldUnit(t *testing.T) 
 
 // The same for an organisation: a station decided into 江岸区 moves under a bureau not captured yet.
 func TestOrganisationParkedAfterBeingDecidedStillLeavesItsOldUnit(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	w.sort(w.change(events.Personnel, "P1", 10, map[string]any{"org_id": "ORG-420102-S01", "name": "李四"}))
 	w.takeOutbox()
@@ -51,6 +53,7 @@ func TestOrganisationParkedAfterBeingDecidedStillLeavesItsOldUnit(t *testing.T) 
 // A child whose current upstream version is bad is quarantined when its registration moves; the version
 // decided before must not stay with the unit that no longer handles the work order.
 func TestCarriedBadChildDoesNotStayInTheOldUnit(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	w.sort(w.change(events.Registration, "R1", 10, registration("ORG-420102-S01")))
 	w.sort(w.change(events.InfoProvider, "IP1", 11, child("R1")))
@@ -58,7 +61,7 @@ func TestCarriedBadChildDoesNotStayInTheOldUnit(t *testing.T) {
 	w.takeOutbox()
 
 	w.sort(w.change(events.Registration, "R1", 20, registration("ORG-420106")))
-	if unit := w.store.snapshot().rows[rowKey{events.InfoProvider, "IP1"}].Unit; unit == "420102" {
+	if unit := w.storedUnit("info_provider IP1"); unit == "420102" {
 		t.Errorf("info_provider IP1 still stored in 420102 after its registration moved to 420106")
 	}
 	w.wantOutbox("420102 registration.removed R1", "420106 registration.upserted R1", "420102 info_provider.removed IP1")
@@ -67,6 +70,7 @@ func TestCarriedBadChildDoesNotStayInTheOldUnit(t *testing.T) {
 // A work order that was not Wuhan's, then waits for an organisation not captured yet, then lands in a Wuhan unit
 // must bring the children that were judged while it was elsewhere.
 func TestRegistrationParkedOnItsWayIntoWuhanBringsItsFamily(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	w.sort(w.change(events.Registration, "R1", 10, registration("ORG-420200")))
 	w.sort(w.change(events.InfoProvider, "IP1", 11, child("R1")))
@@ -79,6 +83,7 @@ func TestRegistrationParkedOnItsWayIntoWuhanBringsItsFamily(t *testing.T) {
 
 // A replayed older version must not override a newer one, even when neither was ever Wuhan's until the old one.
 func TestOlderVersionReplayedAfterANewerNonWuhanOneIsIgnored(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	w.sort(w.change(events.Registration, "R1", 1, registration("ORG-420106-S03")))
 	w.sort(w.change(events.Registration, "R2", 1, registration("ORG-420200")))
@@ -93,15 +98,13 @@ func TestOlderVersionReplayedAfterANewerNonWuhanOneIsIgnored(t *testing.T) {
 // A row's events in one unit keep one key, so they stay on one partition in order: a case linked to a work order
 // after it was stored keeps the key it had, and a child leaving a unit is removed under the key it was stored with.
 func TestRecordKeyStaysWhileTheRowStaysInItsUnit(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	keys := func() []string {
-		w.store.mu.Lock()
-		defer w.store.mu.Unlock()
 		var out []string
-		for _, d := range w.store.st.outbox {
+		for _, d := range w.takeDistributions() {
 			out = append(out, d.Unit+" "+d.Type+" "+d.RowID+" key="+d.Key)
 		}
-		w.store.st.outbox = nil
 		return out
 	}
 	w.sort(w.change(events.CaseInfo, "C1", 10, map[string]any{"filing_org_id": "ORG-420106", "case_no": "X1"}))
