@@ -80,6 +80,9 @@ func lastChangedTotal(path string) (int, error) {
 	return 0, fmt.Errorf("no change summary in %s", path)
 }
 
+// timeBin is GNU time, which reports a child's peak RSS (%M); Debian package time installs it.
+const timeBin = "/usr/bin/time"
+
 // stageLines are what the bridge logs as each stage of --until-idle finishes, in order.
 var stageLines = []string{"capture caught up", "sorting caught up", "outbox drained"}
 
@@ -92,7 +95,7 @@ type idleRun struct {
 
 // runUntilIdle runs the bridge to idle under /usr/bin/time for its peak RSS, timestamping the stage lines as
 // they arrive on its stderr.
-func (b bridge) runUntilIdle(ctx context.Context, timeBin, step string) (idleRun, error) {
+func (b bridge) runUntilIdle(ctx context.Context, step string) (idleRun, error) {
 	f, path, err := b.logs.open(step)
 	if err != nil {
 		return idleRun{}, err

@@ -26,17 +26,13 @@ import (
 	"hotline-bridge/infra/dev/testenv"
 )
 
-// timeBin reports a child's peak RSS (%M); package time installs it.
-const timeBin = "/usr/bin/time"
-
 // bench is one run: its services, work directory, binary and options.
 type bench struct {
-	opts    options
-	svc     *testenv.Services
-	logs    logs
-	bin     string
-	timeBin string
-	runID   string // in every database and topic name, so runs against shared servers never meet
+	opts  options
+	svc   *testenv.Services
+	logs  logs
+	bin   string
+	runID string // in every database and topic name, so runs against shared servers never meet
 }
 
 func main() {
@@ -62,7 +58,7 @@ func run(ctx context.Context) (err error) {
 	if err := ensureTools(); err != nil {
 		return err
 	}
-	b := &bench{opts: opts, timeBin: timeBin, runID: randomID()}
+	b := &bench{opts: opts, runID: randomID()}
 	dir, err := os.MkdirTemp("", "bridge-bench-")
 	if err != nil {
 		return fmt.Errorf("work directory: %w", err)
@@ -104,11 +100,8 @@ func (b *bench) measure(ctx context.Context) error {
 
 // ensureTools installs kcat (the raw pipe) and GNU time (peak RSS) when missing, as the test command does.
 func ensureTools() error {
-	tools := []testenv.Tool{testenv.Kcat, {Command: "psql", Package: "postgresql-client"}}
-	if _, err := os.Stat(timeBin); err != nil {
-		tools = append(tools, testenv.Tool{Command: timeBin, Package: "time"})
-	}
-	return testenv.EnsureTools(os.Stderr, tools...)
+	return testenv.EnsureTools(os.Stderr, testenv.Kcat,
+		testenv.Tool{Command: "psql", Package: "postgresql-client"}, testenv.Tool{Command: timeBin, Package: "time"})
 }
 
 func stopServices(svc *testenv.Services) error {

@@ -27,34 +27,32 @@ type options struct {
 	SteadyFor           time.Duration
 }
 
-// loadOptions reads REGISTRATIONS or ROWS, SIZES, STEADY_REGISTRATIONS and STEADY_SECONDS, reporting every bad
-// value at once.
+// loadOptions reads REGISTRATIONS or ROWS (REGISTRATIONS wins), SIZES, STEADY_REGISTRATIONS and
+// STEADY_SECONDS, reporting every bad value at once.
 func loadOptions() (options, error) {
 	o := options{Registrations: defaultRegistrations, Sizes: []int{1, 3}, SteadyRegistrations: 20000, SteadyFor: 40 * time.Second}
 	var errs []error
-	if rows, ok, err := envInt("ROWS"); err != nil || ok {
+	intVar := func(name string, set func(int)) {
+		n, ok, err := envInt(name)
 		errs = append(errs, err)
-		o.Registrations = int(math.Round(float64(rows) * refRegistrations / refRows))
+		if ok {
+			set(n)
+		}
 	}
-	if n, ok, err := envInt("REGISTRATIONS"); err != nil || ok {
-		errs = append(errs, err)
-		o.Registrations = n
-	}
+	intVar("ROWS", func(n int) { o.Registrations = int(math.Round(float64(n) * refRegistrations / refRows)) })
+	intVar("REGISTRATIONS", func(n int) { o.Registrations = n })
+	intVar("STEADY_REGISTRATIONS", func(n int) { o.SteadyRegistrations = n })
+	intVar("STEADY_SECONDS", func(n int) { o.SteadyFor = time.Duration(n) * time.Second })
 	if s := os.Getenv("SIZES"); s != "" {
 		var err error
 		o.Sizes, err = parseSizes(s)
 		errs = append(errs, err)
 	}
-	if n, ok, err := envInt("STEADY_REGISTRATIONS"); err != nil || ok {
-		errs = append(errs, err)
-		o.SteadyRegistrations = n
-	}
-	if n, ok, err := envInt("STEADY_SECONDS"); err != nil || ok {
-		errs = append(errs, err)
-		o.SteadyFor = time.Duration(n) * time.Second
-	}
 	if o.Registrations < 1 {
 		errs = append(errs, fmt.Errorf("registrations must be positive, got %d", o.Registrations))
+	}
+	if o.SteadyFor > 0 && o.SteadyRegistrations < 1 {
+		errs = append(errs, fmt.Errorf("STEADY_REGISTRATIONS must be positive, got %d", o.SteadyRegistrations))
 	}
 	return o, errors.Join(errs...)
 }

@@ -43,7 +43,7 @@ func (b *bench) measureSize(ctx context.Context, multiple int) (r sizeResult, er
 		return r, err
 	}
 	progress("%d×: raw pipe took %s; bridge run --until-idle", multiple, seconds(r.RawPipe))
-	if r.Bridge, err = br.runUntilIdle(ctx, b.timeBin, name+"-bridge"); err != nil {
+	if r.Bridge, err = br.runUntilIdle(ctx, name+"-bridge"); err != nil {
 		return r, err
 	}
 	r.Events, err = countEvents(ctx, t.StoreURL)

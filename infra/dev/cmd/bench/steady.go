@@ -50,7 +50,7 @@ func (b *bench) measureSteady(ctx context.Context) (l latency, err error) {
 		return l, err
 	}
 	// Caught up first, so the window measures live changes, not the backfill.
-	if _, err := br.runUntilIdle(ctx, b.timeBin, "steady-catchup"); err != nil {
+	if _, err := br.runUntilIdle(ctx, "steady-catchup"); err != nil {
 		return l, err
 	}
 	bg, err := br.start(ctx, "steady-bridge")
