@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
@@ -62,18 +63,35 @@ func (e *bridgeEnv) runUntilIdle(t *testing.T) {
 	}
 }
 
-// runInBackground runs the bridge continuously until the test ends.
-func (e *bridgeEnv) runInBackground(t *testing.T) {
+// runInBackground runs the bridge continuously until the test ends, and returns what it logs at warn and above.
+// A bridge that stops before the test ends, or that ends with an error other than the cancellation the test's end
+// causes, fails the test with its error.
+func (e *bridgeEnv) runInBackground(t *testing.T) *testenv.SyncBuffer {
 	t.Helper()
+	logs := &testenv.SyncBuffer{}
 	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- pipeline.Run(ctx, e.cfg, quietLogger(), false) }()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		err := pipeline.Run(ctx, e.cfg, pipeline.NewLogger(logs, "warn"), false)
+		switch {
+		case ctx.Err() == nil:
+			t.Errorf("the background bridge stopped while the test ran: %v\nits last warnings:\n%s", err, lastLines(logs.String(), 20))
+		case err != nil && !errors.Is(err, context.Canceled):
+			t.Errorf("the background bridge ended with an error: %v", err)
+		}
+	}()
 	t.Cleanup(func() {
 		cancel()
-		if err := <-done; err != nil && ctx.Err() == nil {
-			t.Errorf("bridge run: %v", err)
-		}
+		<-done
 	})
+	return logs
+}
+
+// lastLines is the last n lines of s.
+func lastLines(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	return strings.Join(lines[max(0, len(lines)-n):], "\n")
 }
 
 func (e *bridgeEnv) exec(t *testing.T, sql string, args ...any) {
