@@ -100,20 +100,31 @@ func TestCaptureEpochFutureAndSoftDeletedRows(t *testing.T) {
 func TestCaptureSurvivesBrokerOutage(t *testing.T) {
 	broker := testenv.OwnKafka(t)
 	e := newBridgeEnv(t, []string{broker.Addr()})
+	store := storeQuerier(t, e)
 	e.exec(t, `INSERT INTO personnel (id, update_time, org_id) SELECT 'P' || g, clock_timestamp() - interval '1 hour', 'ORG-420106' FROM generate_series(1, 100) g`)
-	e.runInBackground(t)
-	testenv.WaitFor(t, "the first rows captured", time.Minute, func() bool {
-		return len(readCaptureTopic(t, e.cfg.KafkaBrokers, e.cfg.TopicPrefix, events.Personnel)) >= 100
+	logs := e.runInBackground(t)
+	settled := newestRowID(t, e, events.Personnel)
+	testenv.WaitFor(t, "the first rows captured and the watermark on the last of them", time.Minute, func() bool {
+		return store.watermark(t, events.Personnel) == settled
 	})
 	if err := broker.Kill(); err != nil {
 		t.Fatal(err)
 	}
 	e.exec(t, `INSERT INTO personnel (id, update_time, org_id) SELECT 'Q' || g, clock_timestamp() - interval '30 minutes', 'ORG-420106' FROM generate_series(1, 100) g`)
-	store := storeQuerier(t, e)
-	time.Sleep(3 * time.Second) // the outage itself: let the bridge fail against the dead broker for a while
-	if wm := store.watermark(t, events.Personnel); strings.HasPrefix(wm, "Q") {
-		t.Fatalf("watermark moved to %s while the broker was down", wm)
+	// The outage itself: capture rounds that read the new rows and fail to publish them to the dead broker (a round
+	// that finds nothing new publishes nothing), none of which may move the watermark.
+	failedRounds := func() int {
+		return countLines(logs.String(), "capture round failed", "table=personnel", broker.Addr())
 	}
+	before := failedRounds()
+	failed := func() int { return failedRounds() - before }
+	testenv.WaitFor(t, "two capture rounds of personnel failing against the dead broker", 2*time.Minute, func() bool {
+		if wm := store.watermark(t, events.Personnel); wm != settled {
+			t.Fatalf("the watermark moved from %s to %s while the broker was down", settled, wm)
+		}
+		return failed() >= 2
+	})
+	t.Logf("%d failed rounds during the outage, e.g.\n%s", failed(), firstLine(logs.String(), "capture round failed", "table=personnel", broker.Addr()))
 	if err := broker.Restart(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -125,21 +136,75 @@ func TestCaptureSurvivesBrokerOutage(t *testing.T) {
 
 func TestCaptureSurvivesUpstreamOutage(t *testing.T) {
 	e := newBridgeEnv(t, testenv.KafkaBrokers(t))
+	store := storeQuerier(t, e)
 	proxy := testenv.NewProxy(t, hostPort(t, e.cfg.UpstreamURL))
 	e.cfg.UpstreamURL = strings.Replace(e.cfg.UpstreamURL, hostPort(t, e.cfg.UpstreamURL), proxy.Addr(), 1)
 	e.exec(t, `INSERT INTO subject (id, update_time, registration_id) SELECT 'S' || g, clock_timestamp() - interval '1 hour', 'R' || g FROM generate_series(1, 50) g`)
-	e.runInBackground(t)
-	testenv.WaitFor(t, "the first rows captured", time.Minute, func() bool {
-		return len(readCaptureTopic(t, e.cfg.KafkaBrokers, e.cfg.TopicPrefix, events.Subject)) >= 50
+	logs := e.runInBackground(t)
+	settled := newestRowID(t, e, events.Subject)
+	testenv.WaitFor(t, "the first rows captured and the watermark on the last of them", time.Minute, func() bool {
+		return store.watermark(t, events.Subject) == settled
 	})
 	proxy.Cut()
 	e.exec(t, `INSERT INTO subject (id, update_time, registration_id) SELECT 'T' || g, clock_timestamp() - interval '30 minutes', 'R' || g FROM generate_series(1, 50) g`)
-	time.Sleep(2 * time.Second) // the outage itself
+	// The outage itself: capture rounds that cannot connect to the upstream through the cut proxy (the first one
+	// may only see its connection drop), none of which may move the watermark.
+	failedRounds := func() int {
+		return countLines(logs.String(), "capture round failed", "table=subject", proxy.Addr())
+	}
+	before := failedRounds()
+	failed := func() int { return failedRounds() - before }
+	testenv.WaitFor(t, "two capture rounds of subject failing against the cut upstream", 2*time.Minute, func() bool {
+		if wm := store.watermark(t, events.Subject); wm != settled {
+			t.Fatalf("the watermark moved from %s to %s while the upstream was unreachable", settled, wm)
+		}
+		return failed() >= 2
+	})
+	t.Logf("%d failed rounds during the outage, e.g.\n%s", failed(), firstLine(logs.String(), "capture round failed", "table=subject", proxy.Addr()))
 	proxy.Restore()
 	testenv.WaitFor(t, "rows written during the outage captured", 2*time.Minute, func() bool {
 		return len(latest(readCaptureTopic(t, e.cfg.KafkaBrokers, e.cfg.TopicPrefix, events.Subject))) == 100
 	})
 	assertCurrentVersionsCaptured(t, e, events.Subject)
+}
+
+// newestRowID is the id of a table's last upstream row in capture order, where its watermark ends once captured.
+func newestRowID(t *testing.T, e *bridgeEnv, table string) string {
+	t.Helper()
+	var id string
+	if err := e.upstream.QueryRow(context.Background(), `SELECT id FROM `+table+` ORDER BY update_time DESC, id DESC LIMIT 1`).Scan(&id); err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+// countLines counts the lines of logs that contain every one of parts.
+func countLines(logs string, parts ...string) int {
+	n := 0
+	for _, line := range strings.Split(logs, "\n") {
+		if containsAll(line, parts...) {
+			n++
+		}
+	}
+	return n
+}
+
+func firstLine(logs string, parts ...string) string {
+	for _, line := range strings.Split(logs, "\n") {
+		if containsAll(line, parts...) {
+			return line
+		}
+	}
+	return ""
+}
+
+func containsAll(s string, parts ...string) bool {
+	for _, p := range parts {
+		if !strings.Contains(s, p) {
+			return false
+		}
+	}
+	return true
 }
 
 var (
