@@ -17,6 +17,13 @@ type Kind struct {
 	// Broadcast kinds go to every unit (the data dictionary) when Wuhan's or national.
 	Broadcast bool
 
+	// The roles a kind plays in other kinds' jurisdiction; exactly one kind plays each. OrgTree: its rows are
+	// the organisation tree that every OrgColumn walks. WorkOrder: its rows are the work orders every
+	// RegistrationColumn names. The sorter keeps the verdict on every such row, Wuhan's or not, so dependants
+	// decide without asking upstream, and a change of such a row's unit carries its dependants along.
+	OrgTree   bool
+	WorkOrder bool
+
 	// Personal lists columns holding complainants' or staff's personal data. Nothing the bridge logs carries row
 	// content at all; this list is for what must show rows without these columns (inspection, reports, audit).
 	Personal []string
@@ -41,10 +48,11 @@ const (
 // Catalogue lists the twelve kinds in dependency order: organisations before what refers to them, registrations
 // before their families.
 var Catalogue = []Kind{
-	{Seq: 10, Table: Organization, Title: "机构信息", English: "organisation", OrgColumn: "id"},
+	{Seq: 10, Table: Organization, Title: "机构信息", English: "organisation", OrgColumn: "id", OrgTree: true},
 	{Seq: 11, Table: Personnel, Title: "人员信息", English: "personnel", OrgColumn: "org_id", Personal: []string{"name", "phone"}},
 	{Seq: 12, Table: Dictionary, Title: "数据字典", English: "data dictionary", DivisionColumn: "division_code", Broadcast: true},
-	{Seq: 1, Table: Registration, Title: "登记信息", English: "registration", OrgColumn: "handle_dept_id", DivisionColumn: "division_code"},
+	{Seq: 1, Table: Registration, Title: "登记信息", English: "registration", OrgColumn: "handle_dept_id", DivisionColumn: "division_code",
+		WorkOrder: true},
 	{Seq: 2, Table: InfoProvider, Title: "信息提供方信息", English: "info provider", RegistrationColumn: "registration_id",
 		Personal: []string{"name", "phone", "id_card_no", "address"}},
 	{Seq: 3, Table: Subject, Title: "涉及主体信息", English: "involved subject", RegistrationColumn: "registration_id"},
@@ -54,6 +62,21 @@ var Catalogue = []Kind{
 	{Seq: 7, Table: Mediation, Title: "调解信息", English: "mediation", RegistrationColumn: "registration_id"},
 	{Seq: 8, Table: CaseInfo, Title: "案件信息", English: "case", OrgColumn: "filing_org_id", RegistrationColumn: "registration_id"},
 	{Seq: 9, Table: Supervision, Title: "督办信息", English: "supervision", OrgColumn: "supervised_org_id", RegistrationColumn: "registration_id"},
+}
+
+// OrgTreeKind is the kind whose rows form the organisation tree; WorkOrderKind the kind of the work orders.
+var OrgTreeKind, WorkOrderKind = roleKind(func(k Kind) bool { return k.OrgTree }), roleKind(func(k Kind) bool { return k.WorkOrder })
+
+// Parent is a kind whose rows others depend on for their jurisdiction.
+func (k Kind) Parent() bool { return k.OrgTree || k.WorkOrder }
+
+func roleKind(plays func(Kind) bool) Kind {
+	for _, k := range Catalogue {
+		if plays(k) {
+			return k
+		}
+	}
+	panic("events: no kind in the catalogue plays this role")
 }
 
 // KindByTable returns the catalogue entry of an upstream table.

@@ -21,12 +21,14 @@ func (c Config) captureTopics() []string {
 }
 
 // newCaptureRunner builds one poller per record kind from the catalogue.
-func newCaptureRunner(cfg Config, log *slog.Logger, upstream, store *pgxpool.Pool, pub message.Publisher) *capture.Runner {
+// partitions is each capture topic's partition count (0 or missing: one envelope group).
+func newCaptureRunner(cfg Config, log *slog.Logger, upstream, store *pgxpool.Pool, pub message.Publisher, partitions map[string]int) *capture.Runner {
 	source := postgres.NewUpstreamSource(upstream)
 	watermarks := postgres.NewWatermarks(store)
 	pcfg := capture.Config{TopicPrefix: cfg.TopicPrefix, BatchSize: cfg.BatchSize, MaxCommitDelay: cfg.MaxCommitDelay}
 	runner := &capture.Runner{Interval: cfg.PollInterval, MaxBackoff: 30 * cfg.PollInterval, Log: log}
 	for _, kind := range events.Catalogue {
+		pcfg.Partitions = partitions[events.CaptureTopic(cfg.TopicPrefix, kind.Table)]
 		runner.Pollers = append(runner.Pollers, capture.NewPoller(kind, pcfg, source, watermarks, pub))
 	}
 	return runner

@@ -33,9 +33,9 @@ func BenchmarkCapture(b *testing.B) {
 	b.Run("capture-to-kafka", func(b *testing.B) {
 		for range b.N {
 			b.StopTimer()
-			cfg, store, pub := benchCaptureEnv(b, upstreamURL)
+			cfg, store, pub, partitions := benchCaptureEnv(b, upstreamURL)
 			b.StartTimer()
-			runner := newCaptureRunner(cfg, NewLogger(io.Discard, "error"), upstream, store, pub)
+			runner := newCaptureRunner(cfg, NewLogger(io.Discard, "error"), upstream, store, pub, partitions)
 			if err := runner.Run(ctx, true); err != nil {
 				b.Fatal(err)
 			}
@@ -81,7 +81,7 @@ func readAll(b *testing.B, source *postgres.UpstreamSource, batch int) {
 	}
 }
 
-func benchCaptureEnv(b *testing.B, upstreamURL string) (Config, *pgxpool.Pool, *kafka.Publisher) {
+func benchCaptureEnv(b *testing.B, upstreamURL string) (Config, *pgxpool.Pool, *kafka.Publisher, map[string]int) {
 	ctx := context.Background()
 	cfg, err := LoadConfig("", nil)
 	if err != nil {
@@ -97,7 +97,8 @@ func benchCaptureEnv(b *testing.B, upstreamURL string) (Config, *pgxpool.Pool, *
 	if err := postgres.Migrate(ctx, store, NewLogger(io.Discard, "error")); err != nil {
 		b.Fatal(err)
 	}
-	if err := ensureTopics(ctx, NewLogger(io.Discard, "error"), cfg, cfg.captureTopics()); err != nil {
+	partitions, err := ensureTopics(ctx, NewLogger(io.Discard, "error"), cfg, cfg.captureTopics())
+	if err != nil {
 		b.Fatal(err)
 	}
 	pub, err := openPublisher(ctx, NewLogger(io.Discard, "error"), cfg.kafka())
@@ -105,5 +106,5 @@ func benchCaptureEnv(b *testing.B, upstreamURL string) (Config, *pgxpool.Pool, *
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { _ = pub.Close() })
-	return cfg, store, pub
+	return cfg, store, pub, partitions
 }

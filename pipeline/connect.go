@@ -60,8 +60,10 @@ func (c Config) kafka() kafka.Config {
 	}
 }
 
-func ensureTopics(ctx context.Context, log *slog.Logger, cfg Config, topics []string) error {
-	return retryStartup(ctx, log, "kafka", fmt.Sprint(cfg.KafkaBrokers), func() error {
-		return kafka.EnsureTopics(cfg.kafka(), topics)
+func ensureTopics(ctx context.Context, log *slog.Logger, cfg Config, topics []string) (partitions map[string]int, err error) {
+	err = retryStartup(ctx, log, "kafka", fmt.Sprint(cfg.KafkaBrokers), func() (err error) {
+		partitions, err = kafka.EnsureTopics(cfg.kafka(), topics)
+		return err
 	})
+	return partitions, err
 }

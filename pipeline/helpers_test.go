@@ -11,10 +11,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/twmb/franz-go/pkg/kerr"
 
 	"hotline-bridge/events"
+	"hotline-bridge/handlers/capture"
 	"hotline-bridge/infra/dev/testenv"
 	"hotline-bridge/infra/kafka"
 	"hotline-bridge/infra/postgres"
@@ -119,7 +121,7 @@ func readCaptureTopic(t *testing.T, brokers []string, prefix, table string) []ca
 	var out []captured
 	err := kafka.ReadTopic(ctx, brokers, topic, true, false, func(r kafka.Record) error {
 		c, err := decodeCaptured(r)
-		out = append(out, c)
+		out = append(out, c...)
 		return err
 	})
 	if errors.Is(err, kerr.UnknownTopicOrPartition) {
@@ -131,17 +133,28 @@ func readCaptureTopic(t *testing.T, brokers []string, prefix, table string) []ca
 	return out
 }
 
-func decodeCaptured(r kafka.Record) (captured, error) {
-	c := captured{EventID: r.Headers["_watermill_message_uuid"], RowID: r.Headers[events.MetaRowID],
-		Row: map[string]any{}, Payload: r.Value}
-	c.UpdateTime, _ = time.Parse(time.RFC3339Nano, r.Headers[events.MetaUpdateTime])
-	if err := json.Unmarshal(r.Value, &c.Row); err != nil {
-		return c, fmt.Errorf("record at %s/%d@%d is not JSON: %w", r.Topic, r.Partition, r.Offset, err)
+// decodeCaptured reads the row versions of a capture record: an envelope keyed by its first row.
+func decodeCaptured(r kafka.Record) ([]captured, error) {
+	msg := message.NewMessage(r.Headers["_watermill_message_uuid"], r.Value)
+	for k, v := range r.Headers {
+		msg.Metadata.Set(k, v)
 	}
-	if r.Key != c.RowID {
-		return c, fmt.Errorf("record at %s/%d@%d: key %q, row id header %q", r.Topic, r.Partition, r.Offset, r.Key, c.RowID)
+	rows, err := capture.RowVersionsFromMessage(msg)
+	if err != nil {
+		return nil, fmt.Errorf("record at %s/%d@%d: %w", r.Topic, r.Partition, r.Offset, err)
 	}
-	return c, nil
+	out := make([]captured, 0, len(rows))
+	for _, v := range rows {
+		c := captured{EventID: v.EventID(), RowID: v.ID, UpdateTime: v.UpdateTime, Row: map[string]any{}, Payload: v.Payload}
+		if err := json.Unmarshal(v.Payload, &c.Row); err != nil {
+			return out, fmt.Errorf("row %s at %s/%d@%d is not JSON: %w", v.ID, r.Topic, r.Partition, r.Offset, err)
+		}
+		out = append(out, c)
+	}
+	if len(rows) == 0 || r.Key != rows[0].ID {
+		return out, fmt.Errorf("record at %s/%d@%d: key %q, want its first row's id", r.Topic, r.Partition, r.Offset, r.Key)
+	}
+	return out, nil
 }
 
 // latest keeps, per row id, the newest captured version.

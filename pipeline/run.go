@@ -27,6 +27,8 @@ type bridge struct {
 	pub       *kafka.Publisher
 	dedicated *postgres.Store
 	sorter    *sort.Sorter
+	// partitions is every topic's partition count, as the broker has it.
+	partitions map[string]int
 	sender    *kafka.Sender
 	forwarder *distribute.Forwarder
 }
@@ -106,7 +108,7 @@ func open(ctx context.Context, cfg Config, log *slog.Logger) (_ *bridge, err err
 	if err != nil {
 		return nil, err
 	}
-	if err = ensureTopics(ctx, log, cfg, cfg.allTopics(units)); err != nil {
+	if b.partitions, err = ensureTopics(ctx, log, cfg, cfg.allTopics(units)); err != nil {
 		return nil, err
 	}
 	b.sorter = sort.NewSorter(units, b.dedicated, postgres.NewUpstreamSource(b.upstream))
@@ -132,7 +134,7 @@ func (b *bridge) close() {
 }
 
 func (b *bridge) runCapture(ctx context.Context, untilIdle bool) error {
-	runner := newCaptureRunner(b.cfg, b.log, b.upstream, b.store, b.pub)
+	runner := newCaptureRunner(b.cfg, b.log, b.upstream, b.store, b.pub, b.partitions)
 	if err := runner.Run(ctx, untilIdle); err != nil {
 		return err
 	}

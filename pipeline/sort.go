@@ -29,40 +29,50 @@ const (
 // QuarantineTopic receives every row the sorter cannot handle, with the reason in reason_poisoned.
 func QuarantineTopic(prefix string) string { return prefix + ".quarantine" }
 
-// newSortRouter builds the router that sorts every capture topic into the dedicated store. Bad rows go to the
-// quarantine topic through Watermill's poison queue, and a second handler records them where inspection sees
-// them; any other failure (a database down) is retried, never dropped.
+// newSortRouter builds the router that sorts every capture topic into the dedicated store, a record (an envelope
+// of rows) per store transaction. Rows the sorter cannot handle go to the quarantine topic with their reason, and
+// a second handler records them where inspection sees them; any other failure (a database down) is retried,
+// never dropped.
 func newSortRouter(cfg Config, log *slog.Logger, sorter *sort.Sorter, store *postgres.Store, pub message.Publisher) (*message.Router, error) {
 	logger := watermill.NewSlogLoggerWithLevelMapping(log, map[slog.Level]slog.Level{slog.LevelInfo: slog.LevelDebug})
 	router, err := message.NewRouter(message.RouterConfig{CloseTimeout: 30 * time.Second}, logger)
 	if err != nil {
 		return nil, err
 	}
-	poison, err := middleware.PoisonQueueWithFilter(pub, QuarantineTopic(cfg.TopicPrefix), isBadRow)
+	quarantine := QuarantineTopic(cfg.TopicPrefix)
+	poison, err := middleware.PoisonQueueWithFilter(pub, quarantine, isBadRow)
 	if err != nil {
 		return nil, err
 	}
-	// Outermost first: a bad row goes to quarantine; anything else is retried, and after that the message is
-	// nacked and redelivered, never dropped. Recoverer is innermost so that a panic becomes an error those see: a
-	// row that crashes the sorter is quarantined like a bad one instead of blocking its partition forever.
-	router.AddMiddleware(poison, middleware.Retry{
+	retry := middleware.Retry{
 		MaxRetries: 5, InitialInterval: 200 * time.Millisecond, MaxInterval: 5 * time.Second, Multiplier: 2,
 		ShouldRetry: func(p middleware.RetryParams) bool { return !isBadRow(p.Err) }, Logger: logger,
-	}.Middleware, middleware.Recoverer)
+	}
 	sortSub, err := kafka.NewSubscriber(cfg.kafka(), SortGroup, logger)
 	if err != nil {
 		return nil, err
 	}
 	for _, k := range events.Catalogue {
-		router.AddConsumerHandler(sortHandler+k.Table, events.CaptureTopic(cfg.TopicPrefix, k.Table), sortSub, sorter.Handle)
+		h := router.AddHandler(sortHandler+k.Table, events.CaptureTopic(cfg.TopicPrefix, k.Table), sortSub, quarantine, sharedPublisher{pub}, sorter.Handle)
+		// Outermost first: a record that cannot be read at all goes to quarantine; anything else is retried, and
+		// after that the message is nacked and redelivered, never dropped. Recoverer is innermost so that a panic
+		// becomes an error those see. They wrap the sort handlers only: around the quarantine recorder, a panic
+		// there would republish the message onto the very topic it consumes, in a loop.
+		h.AddMiddleware(poison, retry.Middleware, middleware.Recoverer)
 	}
 	qSub, err := kafka.NewSubscriber(cfg.kafka(), QuarantineGroup, logger)
 	if err != nil {
 		return nil, err
 	}
-	router.AddConsumerHandler(quarantineName, QuarantineTopic(cfg.TopicPrefix), qSub, recordQuarantine(store))
+	router.AddConsumerHandler(quarantineName, quarantine, qSub, recordQuarantine(store))
 	return router, nil
 }
+
+// sharedPublisher is a publisher the bridge owns and closes itself: the router closes each handler's publisher
+// when the handler stops, and the sort handlers share one.
+type sharedPublisher struct{ message.Publisher }
+
+func (sharedPublisher) Close() error { return nil }
 
 func isBadRow(err error) bool {
 	var bad *sort.BadRowError
@@ -70,11 +80,22 @@ func isBadRow(err error) bool {
 	return errors.As(err, &bad) || errors.As(err, &panicked)
 }
 
-// recordQuarantine keeps a poisoned event, with its reason, in the store's quarantine table.
+// recordQuarantine keeps a quarantined row, with its reason, in the store's quarantine table. A record whose rows
+// cannot be read is the very reason it is here: it is kept as one entry with what its headers say.
 func recordQuarantine(store *postgres.Store) message.NoPublishHandlerFunc {
 	return func(msg *message.Message) error {
-		v, _ := capture.RowVersionFromMessage(msg) // a malformed header is the very reason it is here: keep what parsed
-		return store.Quarantine(msg.Context(), v, msg.Metadata.Get(middleware.ReasonForPoisonedKey))
+		reason := msg.Metadata.Get(middleware.ReasonForPoisonedKey)
+		rows, err := capture.RowVersionsFromMessage(msg)
+		if err != nil {
+			v, _ := capture.RowVersionFromMessage(msg)
+			rows = []events.RowVersion{v}
+		}
+		for _, v := range rows {
+			if err := store.Quarantine(msg.Context(), v, reason); err != nil {
+				return err
+			}
+		}
+		return nil
 	}
 }
 

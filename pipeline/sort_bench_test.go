@@ -14,7 +14,7 @@ func BenchmarkRunToIdle(b *testing.B) {
 	b.ResetTimer()
 	for range b.N {
 		b.StopTimer()
-		cfg, _, _ := benchCaptureEnv(b, upstreamURL)
+		cfg, _, _, _ := benchCaptureEnv(b, upstreamURL)
 		b.StartTimer()
 		if err := Run(context.Background(), cfg, NewLogger(io.Discard, "error"), true); err != nil {
 			b.Fatal(err)

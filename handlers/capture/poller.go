@@ -14,6 +14,9 @@ import (
 type Config struct {
 	TopicPrefix string
 	BatchSize   int
+	// Partitions is the capture topic's partition count: rows are grouped into envelopes by the partition their
+	// own key hashes to, which keeps each row's versions in order on one partition.
+	Partitions int
 	// MaxCommitDelay is how long after its update_time a row may still become visible (a transaction that
 	// stamped it early and committed late). Rows younger than this are published but not yet passed by the
 	// durable watermark, so they are read again until they settle.
@@ -129,29 +132,69 @@ func (p *Poller) load(ctx context.Context) error {
 	return nil
 }
 
-// publishPage publishes the page's row versions that are not already out, in one batch.
+// publishPage publishes the page's row versions that are not already out, as envelopes, in one batch.
 // Only rows above the settle line are remembered: settled ones are never read again.
 func (p *Poller) publishPage(page []events.RowVersion, settleLine time.Time) (int, error) {
-	msgs := make([]*message.Message, 0, len(page))
 	sent := make([]events.RowVersion, 0, len(page))
 	for _, v := range page {
-		if _, done := p.fresh[v.EventID()]; !done {
-			msgs, sent = append(msgs, NewRowChangedMessage(v)), append(sent, v)
+		if !p.published(v) {
+			sent = append(sent, v)
 		}
 	}
-	if len(msgs) == 0 {
+	if len(sent) == 0 {
 		return 0, nil
 	}
 	topic := events.CaptureTopic(p.cfg.TopicPrefix, p.kind.Table)
+	msgs := p.envelopes(sent)
 	if err := p.publisher.Publish(topic, msgs...); err != nil {
-		return 0, fmt.Errorf("publish %d %s events to %s: %w", len(msgs), p.kind.Table, topic, err)
+		return 0, fmt.Errorf("publish %d %s rows in %d envelopes to %s: %w", len(sent), p.kind.Table, len(msgs), topic, err)
 	}
-	for i, v := range sent {
+	for _, v := range sent {
 		if v.UpdateTime.After(settleLine) {
-			p.fresh[msgs[i].UUID] = PositionOf(v)
+			p.fresh[v.EventID()] = PositionOf(v)
 		}
 	}
-	return len(msgs), nil
+	return len(sent), nil
+}
+
+// published reports whether an unsettled row version went out in an earlier round. The event id is a digest of
+// the payload: a catch-up's pages are all settled, so it is computed only when there is something to compare.
+func (p *Poller) published(v events.RowVersion) bool {
+	if len(p.fresh) == 0 {
+		return false
+	}
+	_, done := p.fresh[v.EventID()]
+	return done
+}
+
+// Envelope bounds: a record stays well under the broker's default message.max.bytes (1 MB) and a sort batch
+// under a size one store transaction decides comfortably.
+const (
+	envelopeRows  = 1000
+	envelopeBytes = 900 << 10
+)
+
+// envelopes groups rows by the partition each would have on its own, in page order, and cuts each group into
+// envelopes: every version of a row then travels on the row's partition, in update_time order.
+func (p *Poller) envelopes(rows []events.RowVersion) []*message.Message {
+	groups := make([][]events.RowVersion, max(p.cfg.Partitions, 1))
+	sizes := make([]int, len(groups))
+	var msgs []*message.Message
+	for _, v := range rows {
+		g := events.PartitionOf(v.ID, len(groups))
+		size := events.EnvelopeSize(v)
+		if len(groups[g]) > 0 && (len(groups[g]) == envelopeRows || sizes[g]+size > envelopeBytes) {
+			msgs = append(msgs, NewEnvelopeMessage(p.kind.Table, groups[g]))
+			groups[g], sizes[g] = nil, 0
+		}
+		groups[g], sizes[g] = append(groups[g], v), sizes[g]+size
+	}
+	for _, g := range groups {
+		if len(g) > 0 {
+			msgs = append(msgs, NewEnvelopeMessage(p.kind.Table, g))
+		}
+	}
+	return msgs
 }
 
 // settle moves the durable watermark over the page's leading rows that are older than the settle line. Rows are

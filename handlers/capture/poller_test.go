@@ -71,7 +71,8 @@ func (w *memWatermarks) Save(_ context.Context, table string, p capture.Position
 	return nil
 }
 
-// memPublisher records published events; failAfter makes it fail once that many batches went through.
+// memPublisher records the row ids of published envelopes; failAfter makes it fail once that many batches went
+// through.
 type memPublisher struct {
 	ids       []string
 	batches   int
@@ -84,7 +85,13 @@ func (p *memPublisher) Publish(_ string, msgs ...*message.Message) error {
 	}
 	p.batches++
 	for _, m := range msgs {
-		p.ids = append(p.ids, m.Metadata.Get(events.MetaRowID))
+		rows, err := capture.RowVersionsFromMessage(m)
+		if err != nil {
+			return err
+		}
+		for _, v := range rows {
+			p.ids = append(p.ids, v.ID)
+		}
 	}
 	return nil
 }
@@ -212,5 +219,52 @@ func TestUpstreamErrorKeepsDurableWatermark(t *testing.T) {
 	drain(t, p)
 	if !slices.Equal(pub.ids, []string{"a"}) {
 		t.Fatalf("published %v after recovery", pub.ids)
+	}
+}
+
+// envelopePublisher keeps the envelopes themselves.
+type envelopePublisher struct{ msgs []*message.Message }
+
+func (p *envelopePublisher) Publish(_ string, msgs ...*message.Message) error {
+	p.msgs = append(p.msgs, msgs...)
+	return nil
+}
+func (p *envelopePublisher) Close() error { return nil }
+
+// A page goes out as envelopes, one group per partition: every row is in an envelope keyed to the partition its
+// own id hashes to, in update_time order, and no envelope passes the row or size bound.
+func TestPageGoesOutAsEnvelopesPerPartitionInOrder(t *testing.T) {
+	src, wm, pub := &memSource{now: time.Now()}, &memWatermarks{pos: map[string]capture.Position{}}, &envelopePublisher{}
+	base := time.Now().Add(-time.Hour)
+	for i := range 2500 {
+		src.put(fmt.Sprintf("R%05d", i), base.Add(time.Duration(i)*time.Millisecond), true)
+	}
+	const partitions = 3
+	p := capture.NewPoller(kind, capture.Config{TopicPrefix: "t", BatchSize: 5000, Partitions: partitions, MaxCommitDelay: time.Minute}, src, wm, pub)
+	if _, err := p.Poll(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	seen, last := map[string]bool{}, map[int]time.Time{}
+	for _, m := range pub.msgs {
+		rows, err := capture.RowVersionsFromMessage(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(rows) > 1000 {
+			t.Errorf("an envelope of %d rows, over the bound of 1000", len(rows))
+		}
+		part := events.PartitionOf(m.Metadata.Get(events.MetaKey), partitions)
+		for _, v := range rows {
+			if got := events.PartitionOf(v.ID, partitions); got != part {
+				t.Errorf("row %s hashes to partition %d but travels in an envelope for %d", v.ID, got, part)
+			}
+			if v.UpdateTime.Before(last[part]) {
+				t.Errorf("row %s comes after a newer row of partition %d", v.ID, part)
+			}
+			last[part], seen[v.ID] = v.UpdateTime, true
+		}
+	}
+	if len(seen) != 2500 || len(pub.msgs) < partitions {
+		t.Errorf("%d distinct rows in %d envelopes, want all 2500 in at least %d", len(seen), len(pub.msgs), partitions)
 	}
 }

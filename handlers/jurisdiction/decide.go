@@ -101,7 +101,7 @@ func registrationUnit(id string, regs RegistrationLookup) Verdict {
 	unit, known := regs.RegistrationUnit(id)
 	switch {
 	case !known:
-		return waiting(events.Registration, id)
+		return waiting(events.WorkOrderKind.Table, id)
 	case unit == "":
 		return notWuhan
 	}

@@ -36,7 +36,7 @@ func (u *Units) OrgUnit(id string, orgs OrgLookup) (Verdict, error) {
 		}
 		org, ok := orgs.Org(id)
 		if !ok {
-			return waiting(events.Organization, id), nil
+			return waiting(events.OrgTreeKind.Table, id), nil
 		}
 		org.ID = id // the key we walked by is the one the catalogue names
 		if unit, ok := u.unitOfNode(org); ok {

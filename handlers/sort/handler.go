@@ -2,15 +2,31 @@ package sort
 
 import (
 	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/ThreeDotsLabs/watermill/message/router/middleware"
 
+	"hotline-bridge/events"
 	"hotline-bridge/handlers/capture"
 )
 
-// Handle is the router's handler for every capture topic.
-func (s *Sorter) Handle(msg *message.Message) error {
-	v, err := capture.RowVersionFromMessage(msg)
+// Handle is the router's handler for every capture topic: it decides a record's rows as one batch and returns
+// those it could not sort as messages for the quarantine topic, each with its reason, so the rest flows on. A
+// record that cannot be read at all is a bad row itself, for the poison queue.
+func (s *Sorter) Handle(msg *message.Message) ([]*message.Message, error) {
+	rows, err := capture.RowVersionsFromMessage(msg)
 	if err != nil {
-		return &BadRowError{Table: v.Table, ID: v.ID, Reason: err.Error()}
+		table := msg.Metadata.Get(events.MetaTable)
+		return nil, &BadRowError{Table: table, ID: msg.Metadata.Get(events.MetaRowID), Reason: err.Error()}
 	}
-	return s.Sort(msg.Context(), v)
+	rejected, err := s.SortBatch(msg.Context(), rows)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*message.Message, 0, len(rejected))
+	for _, r := range rejected {
+		m := capture.NewRowChangedMessage(r.Version)
+		m.Metadata.Set(middleware.ReasonForPoisonedKey, r.Reason)
+		m.Metadata.Set(middleware.PoisonedTopicKey, message.SubscribeTopicFromCtx(msg.Context()))
+		out = append(out, m)
+	}
+	return out, nil
 }

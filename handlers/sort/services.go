@@ -2,55 +2,43 @@ package sort
 
 import (
 	"context"
+	"strconv"
 	"time"
 
 	"hotline-bridge/events"
 	"hotline-bridge/handlers/jurisdiction"
 )
 
-// Store is the dedicated store plus the bridge's sorting state. Apply runs fn in one transaction: the decision,
-// the store write, the ledger and the distribution events commit together or not at all.
+// Store is the dedicated store plus the bridge's sorting state. Apply runs fn in one transaction: the decisions
+// of a batch, the store writes, the ledger and the distribution events commit together or not at all.
 type Store interface {
 	Apply(ctx context.Context, fn func(Tx) error) error
 }
 
-// Tx is what sorting does inside one store transaction.
+// Tx is what sorting a batch does inside one store transaction: a few reads for the whole batch, then one Write.
 type Tx interface {
-	// Lock serialises decisions about these rows, whether or not they exist yet, until the transaction ends.
-	// Each row is locked after its registration, so two single-row decisions never deadlock; transactions that
-	// decide many rows (family moves, sweeps) can, and PostgreSQL then aborts one, which is retried.
-	Lock(ctx context.Context, rows ...jurisdiction.Dependency) error
-	// Share takes shared locks on rows another decision may lock exclusively: the organisations on the path a
-	// decision walks, so that an organisation being moved is waited for instead of read half-way.
-	Share(ctx context.Context, rows ...jurisdiction.Dependency) error
-	// Claim reports whether to process v: false for an older version or,
-	// unless again is set, the same one (a duplicate delivery). It returns what the ledger knew.
-	Claim(ctx context.Context, v events.RowVersion, again bool) (Previous, bool, error)
-	// Stored is where the dedicated store holds the row; the zero Placement when it does not hold it.
-	Stored(ctx context.Context, table, id string) (Placement, error)
-	// Decided records v as the row's newest version in the ledger, with its verdict and the unit the store holds
-	// the row under (a parked version leaves the row where its previous version is).
-	Decided(ctx context.Context, v events.RowVersion, decided bool, at Placement) error
+	// Lock serialises decisions about these rows, whether or not they exist yet, until the transaction ends;
+	// Share takes shared locks on rows another decision may lock exclusively (the organisations on the paths a
+	// batch walks, so that an organisation being moved is waited for instead of read half-way). Each call takes
+	// its locks in one fixed global order, so two batches locking at once never deadlock; locks a batch takes
+	// later (rows it carries along) can, and PostgreSQL then aborts one, which is retried.
+	Lock(ctx context.Context, rows []Ref) error
+	Share(ctx context.Context, rows []Ref) error
+	// LockTree serialises the batches that decide organisations: they change the tree every other batch walks.
+	LockTree(ctx context.Context) error
 
-	SaveOrg(ctx context.Context, org jurisdiction.Org) (moved bool, err error)
-	// Ancestors returns the known organisations on the path from id to the root.
-	Ancestors(ctx context.Context, id string) (map[string]jurisdiction.Org, error)
-	// Descendants returns the ids of every organisation below id.
-	Descendants(ctx context.Context, id string) ([]string, error)
-	// RegistrationUnit is the unit a registration was decided into; known is false until it is decided.
-	RegistrationUnit(ctx context.Context, id string) (unit string, known bool, err error)
+	// Ledger returns what the ledger knows of these rows; a row it has never recorded is absent.
+	Ledger(ctx context.Context, rows []Ref) (map[Ref]Entry, error)
+	// TreeVersion is the version of the committed organisation tree; Tree reads the whole tree and its version.
+	TreeVersion(ctx context.Context) (int64, error)
+	Tree(ctx context.Context) (int64, []jurisdiction.Org, error)
+	// Parked returns the row versions waiting for these parents.
+	Parked(ctx context.Context, waiting []Ref) ([]events.RowVersion, error)
 
-	// Put stores a Wuhan row version at to (newer wins) and emits its distribution events; a row that was
-	// stored in another unit (from) leaves it with a removed event.
-	Put(ctx context.Context, kind events.Kind, v events.RowVersion, row map[string]any, to, from Placement) error
-	// Remove takes a row that is no longer Wuhan's out of the store, recording the removal and its event.
-	Remove(ctx context.Context, kind events.Kind, v events.RowVersion, from Placement) error
-
-	Park(ctx context.Context, v events.RowVersion, waiting jurisdiction.Dependency) error
-	Unpark(ctx context.Context, table, id string, upTo time.Time) error
-	// Parked returns the row versions waiting for a parent.
-	Parked(ctx context.Context, waiting jurisdiction.Dependency) ([]events.RowVersion, error)
-	Quarantine(ctx context.Context, v events.RowVersion, reason string) error
+	// Write applies everything the batch decided, in a few multi-row statements. A value the store's column
+	// types refuse fails it with *UnstorableError naming every row at fault; the transaction is then unusable
+	// and the batch is decided again without them. It returns the tree's new version when Writes changed it.
+	Write(ctx context.Context, w *Writes) (treeVersion int64, err error)
 }
 
 // Upstream re-reads current rows from the national platform, to bring in a family that moved into a unit.
@@ -59,9 +47,97 @@ type Upstream interface {
 	Referencing(ctx context.Context, table, column string, ids []string) ([]events.RowVersion, error)
 }
 
+// Ref names one row of one kind; a parked row's Ref names what it waits for.
+type Ref = jurisdiction.Dependency
+
 // Placement is where a stored row is: its unit, and the Kafka key its events in that unit carry. The key stays
 // the same as long as the row stays in the unit, so all of a row's events there share one partition and order.
 type Placement struct {
 	Unit string
 	Key  string
+}
+
+// Entry is the ledger's record of a row: its newest version seen and the verdict on it.
+type Entry struct {
+	UpdateTime time.Time
+	Digest     string // the version's event id: two contents under one update_time differ in it
+	Decided    bool   // false while the version is parked
+	Placement         // where the store holds the row; the zero Placement when it does not
+}
+
+// Writes is everything one batch decided, collapsed to one change per row where the tables hold one state per
+// row; events, removals and quarantine records keep every occurrence, in order.
+type Writes struct {
+	Ledger     []LedgerRow
+	Rows       []StoreRow // upserts and deletes of the dedicated store
+	Events     []Event    // distribution events, in outbox order
+	Removals   []Removal
+	Park       []ParkRow
+	Unpark     []UnparkRow
+	Quarantine []QuarantineRow
+	Orgs       []jurisdiction.Org // organisations new or changed in the tree
+}
+
+// LedgerRow is a ledger entry to write.
+type LedgerRow struct {
+	Ref
+	Entry
+}
+
+// StoreRow is the final state of a row of the dedicated store: Payload stored under Unit, or Delete.
+type StoreRow struct {
+	Ref
+	EventID    string // of the version stored, to name it when the store refuses it
+	Delete     bool
+	Unit       string
+	UpdateTime time.Time
+	Payload    []byte
+}
+
+// Event is a distribution event for the outbox. Scope names the change; the outbox sequence number completes it
+// into the ce_id.
+type Event struct {
+	Scope   string
+	Unit    string
+	Type    string // "<table>.<event type>"
+	Table   string
+	RowID   string
+	Key     string
+	RowTime time.Time
+	Payload []byte
+}
+
+// Removal records that a row left a unit.
+type Removal struct {
+	Ref
+	Unit       string
+	UpdateTime time.Time
+}
+
+// ParkRow keeps the newest version of a row whose parent has not arrived; UnparkRow forgets parked versions up
+// to UpTo once a version at least as new is decided.
+type ParkRow struct {
+	Version events.RowVersion
+	Waiting Ref
+}
+
+// UnparkRow is a parked row to forget.
+type UnparkRow struct {
+	Ref
+	UpTo time.Time
+}
+
+// QuarantineRow sets a row version aside with its reason.
+type QuarantineRow struct {
+	Version events.RowVersion
+	Reason  string
+}
+
+// UnstorableError names the rows of a batch whose values the store refuses, with each reason.
+type UnstorableError struct {
+	Reasons map[string]string // by event id of the row version
+}
+
+func (e *UnstorableError) Error() string {
+	return "values the store's column types refuse in " + strconv.Itoa(len(e.Reasons)) + " rows"
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"regexp"
 
 	"hotline-bridge/events"
@@ -24,26 +25,88 @@ func (e *BadRowError) Error() string {
 	return fmt.Sprintf("bad %s row %s: %s", e.Table, e.ID, e.Reason)
 }
 
-// Sorter decides and stores captured row versions.
+// Sorter decides and stores captured row versions, a batch per store transaction.
 type Sorter struct {
 	units    *jurisdiction.Units
 	store    Store
 	upstream Upstream
+	tree     *treeCache
 }
 
 // NewSorter builds a sorter over the unit catalogue.
 func NewSorter(units *jurisdiction.Units, store Store, upstream Upstream) *Sorter {
-	return &Sorter{units: units, store: store, upstream: upstream}
+	return &Sorter{units: units, store: store, upstream: upstream, tree: newTreeCache()}
 }
 
-// Sort decides one captured row version and everything that decision carries along (parked rows it unblocks, a
-// family that moves with its work order), all in one store transaction. A bad row comes back as *BadRowError.
+// Sort decides one captured row version and everything that decision carries along. A bad row comes back as
+// *BadRowError.
 func (s *Sorter) Sort(ctx context.Context, v events.RowVersion) error {
-	return s.store.Apply(ctx, func(tx Tx) error {
-		w := &worklist{sorter: s, tx: tx}
-		w.push(v, false)
-		return w.run(ctx)
+	rejected, err := s.SortBatch(ctx, []events.RowVersion{v})
+	if err != nil || len(rejected) == 0 {
+		return err
+	}
+	return &BadRowError{Table: v.Table, ID: v.ID, Reason: rejected[0].Reason}
+}
+
+// SortBatch decides captured row versions and everything their decisions carry along (parked rows they
+// unblock, families that move with their work order) in one store transaction. The rows that cannot be sorted
+// as they are come back with their reasons, for the caller to set aside; everything else is committed.
+func (s *Sorter) SortBatch(ctx context.Context, rows []events.RowVersion) ([]Rejected, error) {
+	return s.decideAll(ctx, rows, false)
+}
+
+// decideAll runs the batch until the store takes it: a value the store refuses makes its row bad, and the batch
+// is decided again without it, since what the others carry along may depend on it.
+func (s *Sorter) decideAll(ctx context.Context, rows []events.RowVersion, carried bool) ([]Rejected, error) {
+	unstorable := map[string]string{}
+	for {
+		b, err := s.attempt(ctx, rows, carried, unstorable)
+		var refused *UnstorableError
+		if errors.As(err, &refused) && !hasAll(unstorable, refused.Reasons) {
+			maps.Copy(unstorable, refused.Reasons)
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		if len(b.tree.changed) > 0 {
+			s.tree.committed(b.treeVersion, b.tree.changed)
+		}
+		return b.rejected, nil
+	}
+}
+
+func (s *Sorter) attempt(ctx context.Context, rows []events.RowVersion, carried bool, unstorable map[string]string) (*batch, error) {
+	var b *batch
+	err := s.store.Apply(ctx, func(tx Tx) error {
+		version, orgs := s.tree.snapshot()
+		b = &batch{sorter: s, tx: tx, tree: treeView{version: version, base: orgs}, ledger: map[Ref]seen{}, unstorable: unstorable}
+		if changesTree(rows) {
+			if err := tx.LockTree(ctx); err != nil {
+				return err
+			}
+		}
+		return b.run(ctx, rows, carried)
 	})
+	return b, err
+}
+
+func changesTree(rows []events.RowVersion) bool {
+	for _, v := range rows {
+		if v.Table == events.OrgTreeKind.Table {
+			return true
+		}
+	}
+	return false
+}
+
+func hasAll(have, more map[string]string) bool {
+	for k := range more {
+		if _, ok := have[k]; !ok {
+			return false
+		}
+	}
+	return true
 }
 
 var divisionCode = regexp.MustCompile(`^[0-9]{6}$`)
@@ -81,11 +144,8 @@ func asBadRow(v events.RowVersion, err error) error {
 	if errors.As(err, &bad) {
 		return err
 	}
-	if errors.Is(err, jurisdiction.ErrBadRow) || errors.Is(err, jurisdiction.ErrBadTree) || errors.Is(err, ErrUnstorable) {
+	if errors.Is(err, jurisdiction.ErrBadRow) || errors.Is(err, jurisdiction.ErrBadTree) {
 		return &BadRowError{Table: v.Table, ID: v.ID, Reason: err.Error()}
 	}
 	return err
 }
-
-// ErrUnstorable marks a value the dedicated store's column types refuse (a number that is not one, say).
-var ErrUnstorable = errors.New("value does not fit the store's column type")

@@ -26,7 +26,8 @@ func (s *Sorter) Sweep(ctx context.Context, parked ParkedRows, maxWait time.Dura
 		return 0, 0, fmt.Errorf("find decidable parked rows: %w", err)
 	}
 	for chunk := range slices.Chunk(rows, resortChunk) {
-		if err := s.resort(ctx, chunk); err != nil {
+		// Released rows are versions seen before, decided again; a bad one is quarantined in the batch.
+		if _, err := s.decideAll(ctx, chunk, true); err != nil {
 			return released, 0, err
 		}
 		released += len(chunk)
@@ -37,14 +38,3 @@ func (s *Sorter) Sweep(ctx context.Context, parked ParkedRows, maxWait time.Dura
 
 // resortChunk bounds one transaction of released rows.
 const resortChunk = 200
-
-// resort decides versions already seen once more, in one transaction; a bad row found now is quarantined there.
-func (s *Sorter) resort(ctx context.Context, rows []events.RowVersion) error {
-	return s.store.Apply(ctx, func(tx Tx) error {
-		w := &worklist{sorter: s, tx: tx, carried: true}
-		for _, v := range rows {
-			w.push(v, true)
-		}
-		return w.run(ctx)
-	})
-}

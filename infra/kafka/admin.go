@@ -7,30 +7,34 @@ import (
 	"github.com/IBM/sarama"
 )
 
-// EnsureTopics creates the topics that do not exist yet with the configured partitions and replication.
-func EnsureTopics(cfg Config, topics []string) error {
+// EnsureTopics creates the topics that do not exist yet with the configured partitions and replication, and
+// returns every topic's partition count: capture groups rows by the partition they hash to.
+func EnsureTopics(cfg Config, topics []string) (map[string]int, error) {
 	sc, err := cfg.Sarama()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	admin, err := sarama.NewClusterAdmin(cfg.Brokers, sc)
 	if err != nil {
-		return fmt.Errorf("connect admin to %v: %w", cfg.Brokers, err)
+		return nil, fmt.Errorf("connect admin to %v: %w", cfg.Brokers, err)
 	}
 	defer admin.Close()
 	existing, err := admin.ListTopics()
 	if err != nil {
-		return fmt.Errorf("list topics: %w", err)
+		return nil, fmt.Errorf("list topics: %w", err)
 	}
+	partitions := make(map[string]int, len(topics))
 	for _, topic := range topics {
-		if _, ok := existing[topic]; ok {
+		if detail, ok := existing[topic]; ok {
+			partitions[topic] = int(detail.NumPartitions)
 			continue
 		}
 		detail := &sarama.TopicDetail{NumPartitions: cfg.Partitions, ReplicationFactor: cfg.Replication}
 		err := admin.CreateTopic(topic, detail, false)
 		if err != nil && !errors.Is(err, sarama.ErrTopicAlreadyExists) {
-			return fmt.Errorf("create topic %s: %w", topic, err)
+			return nil, fmt.Errorf("create topic %s: %w", topic, err)
 		}
+		partitions[topic] = int(cfg.Partitions)
 	}
-	return nil
+	return partitions, nil
 }

@@ -96,7 +96,7 @@ func (s *Sender) prepare(batch []events.Distribution) error {
 	if len(missing) == 0 {
 		return nil
 	}
-	if err := EnsureTopics(s.cfg, missing); err != nil {
+	if _, err := EnsureTopics(s.cfg, missing); err != nil {
 		return fmt.Errorf("kafka %v: %w", s.cfg.Brokers, err)
 	}
 	for _, topic := range missing {

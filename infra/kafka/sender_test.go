@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/IBM/sarama"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
 
@@ -159,4 +160,26 @@ func readTopic(t *testing.T, brokers []string, topic string) []kafka.Record {
 		t.Fatalf("read %s: %v", topic, err)
 	}
 	return out
+}
+
+// Capture groups rows into envelopes by events.PartitionOf and keys each envelope by one of its rows: that only
+// keeps every row on its own partition if PartitionOf is exactly the producers' hash partitioner.
+func TestPartitionOfIsTheProducersHashPartitioner(t *testing.T) {
+	cfg, err := kafka.Config{Version: "4.1.0"}.Sarama()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []int32{1, 3, 6, 7} {
+		partitioner := cfg.Producer.Partitioner("t")
+		for i := range 2000 {
+			key := fmt.Sprintf("REG-%d-%x", i, i*7919)
+			want, err := partitioner.Partition(&sarama.ProducerMessage{Key: sarama.StringEncoder(key)}, n)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := events.PartitionOf(key, int(n)); got != int(want) {
+				t.Fatalf("key %q among %d partitions: PartitionOf says %d, the producer %d", key, n, got, want)
+			}
+		}
+	}
 }

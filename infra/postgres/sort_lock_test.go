@@ -64,14 +64,12 @@ func TestDecisionWaitsForAConcurrentOrganisationMove(t *testing.T) {
 	t.Cleanup(releaseMove) // a failing test must not leave the move holding a connection
 	go func() {
 		moved <- store.Apply(ctx, func(tx sort.Tx) error {
-			station := jurisdiction.Dependency{Table: events.Organization, ID: "ORG-420102-S01"}
-			if err := tx.Lock(ctx, station); err != nil {
+			station := sort.Ref{Table: events.Organization, ID: "ORG-420102-S01"}
+			if err := tx.Lock(ctx, []sort.Ref{station}); err != nil {
 				return err
 			}
-			if _, err := tx.SaveOrg(ctx, jurisdiction.Org{ID: station.ID, ParentID: "ORG-420106"}); err != nil {
-				return err
-			}
-			if _, err := tx.Ancestors(ctx, station.ID); err != nil { // sends the queued lock and write
+			// Write sends the queued lock, the moved station and the raised tree version.
+			if _, err := tx.Write(ctx, &sort.Writes{Orgs: []jurisdiction.Org{{ID: station.ID, ParentID: "ORG-420106"}}}); err != nil {
 				return err
 			}
 			close(moving)

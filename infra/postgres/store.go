@@ -2,12 +2,9 @@ package postgres
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"hotline-bridge/events"
@@ -17,7 +14,7 @@ import (
 
 // Store is Wuhan's dedicated store (one table per kind in its schema) together with the sorter's ledger, the
 // organisation tree, parked rows, quarantine and the distribution outbox, all in one database so that one
-// transaction covers a decision and everything it writes.
+// transaction covers a batch of decisions and everything they write.
 type Store struct {
 	db     *pgxpool.Pool
 	schema string
@@ -42,96 +39,160 @@ func NewStore(ctx context.Context, db *pgxpool.Pool, schema string) (*Store, err
 // Apply runs fn in one transaction.
 func (s *Store) Apply(ctx context.Context, fn func(sort.Tx) error) error {
 	return pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
-		t := &storeTx{store: s, tx: tx}
-		if err := fn(t); err != nil {
-			return err
-		}
-		return t.send(ctx)
+		return fn(&storeTx{store: s, tx: tx})
 	})
 }
 
 type storeTx struct {
 	store  *Store
 	tx     pgx.Tx
-	queued pgx.Batch // writes not sent yet (store_pipeline.go)
+	queued pgx.Batch // locks not sent yet: they go out with the next read
 }
 
-// Claim implements the newer-wins gate on the ledger; the caller holds the row's lock (Lock).
-func (t *storeTx) Claim(ctx context.Context, v events.RowVersion, again bool) (sort.Previous, bool, error) {
-	digest := v.EventID()
-	var prev sort.Previous
-	var at time.Time
-	var oldDigest string
-	var unit, key *string
-	found := true
-	err := t.queryRow(ctx, func(row pgx.Row) error {
-		err := row.Scan(&at, &oldDigest, &prev.Decided, &unit, &key)
-		if errors.Is(err, pgx.ErrNoRows) {
-			found, err = false, nil
-		}
-		return err
-	}, `SELECT update_time, digest, decided, unit_code, record_key FROM bridge.row_state WHERE table_name = $1 AND id = $2`, v.Table, v.ID)
-	if err != nil {
-		return prev, false, fmt.Errorf("read ledger of %s %s: %w", v.Table, v.ID, err)
-	}
-	if !found {
-		return prev, true, nil
-	}
-	prev.Known = true
-	prev.Placement = sort.Placement{Unit: deref(unit), Key: deref(key)}
-	prev.SameVersion = at.Equal(v.UpdateTime) && oldDigest == digest
-	// Two contents under one update_time: the greater digest wins, so every order converges — except that a row
-	// re-read from upstream (again) is the current content by definition.
-	newer := v.UpdateTime.After(at) || (at.Equal(v.UpdateTime) && (digest > oldDigest || again))
-	if prev.SameVersion {
-		return prev, again, nil
-	}
-	return prev, newer, nil
-}
-
-// Decided records the version and its verdict; a parked row is not decided.
-func (t *storeTx) Decided(ctx context.Context, v events.RowVersion, decided bool, at sort.Placement) error {
-	t.later("record verdict of "+v.Table+" "+v.ID,
-		`INSERT INTO bridge.row_state (table_name, id, update_time, digest, decided, unit_code, record_key)
-		VALUES ($1, $2, $3, $4, $5, NULLIF($6, ''), NULLIF($7, ''))
-		ON CONFLICT (table_name, id) DO UPDATE SET update_time = excluded.update_time, digest = excluded.digest,
-			decided = excluded.decided, unit_code = excluded.unit_code, record_key = excluded.record_key`,
-		v.Table, v.ID, v.UpdateTime, v.EventID(), decided, at.Unit, at.Key)
+// Lock takes transaction-level advisory locks, which also cover rows that do not exist yet, in the order of
+// their keys' hashes: every batch takes its locks in that one order, so two batches locking at once cannot
+// deadlock. They are queued and go out with the next read. Taking one twice in a transaction is a no-op.
+func (t *storeTx) Lock(_ context.Context, rows []sort.Ref) error {
+	t.lockKeys("pg_advisory_xact_lock", rows)
 	return nil
 }
 
-// Stored answers from the ledger, whose placement is always where the store holds the row.
-func (t *storeTx) Stored(ctx context.Context, table, id string) (sort.Placement, error) {
-	var unit, key *string
-	err := t.queryRow(ctx, func(row pgx.Row) error {
-		err := row.Scan(&unit, &key)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return nil
-		}
-		return err
-	}, `SELECT unit_code, record_key FROM bridge.row_state WHERE table_name = $1 AND id = $2`, table, id)
-	if err != nil {
-		return sort.Placement{}, fmt.Errorf("read placement of %s %s: %w", table, id, err)
-	}
-	return sort.Placement{Unit: deref(unit), Key: deref(key)}, nil
+// Share takes shared advisory locks: they wait for an exclusive holder, not for each other.
+func (t *storeTx) Share(_ context.Context, rows []sort.Ref) error {
+	t.lockKeys("pg_advisory_xact_lock_shared", rows)
+	return nil
 }
 
-// RegistrationUnit answers from the ledger: known once the registration was decided.
-func (t *storeTx) RegistrationUnit(ctx context.Context, id string) (string, bool, error) {
-	var decided bool
-	var unit *string
-	t.lock(events.Registration, id) // wait for a decision of this registration in flight; see Lock
-	err := t.queryRow(ctx, func(row pgx.Row) error {
-		err := row.Scan(&decided, &unit)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return nil // not seen yet: not decided
-		}
-		return err
-	}, `SELECT decided, unit_code FROM bridge.row_state WHERE table_name = 'registration' AND id = $1`, id)
-	if err != nil {
-		return "", false, fmt.Errorf("read unit of registration %s: %w", id, err)
+func (t *storeTx) lockKeys(fn string, rows []sort.Ref) {
+	if len(rows) == 0 {
+		return
 	}
-	return deref(unit), decided, nil
+	keys := make([]string, len(rows))
+	for i, r := range rows {
+		keys[i] = lockKey(r)
+	}
+	t.queued.Queue(`SELECT count(`+fn+`(h)) FROM (SELECT DISTINCT hashtextextended(k, 0) AS h FROM unnest($1::text[]) k ORDER BY 1) s`, keys).
+		Fn = func(br pgx.BatchResults) error {
+		if _, err := br.Exec(); err != nil {
+			return fmt.Errorf("lock %d rows: %w", len(rows), err)
+		}
+		return nil
+	}
+}
+
+func lockKey(r sort.Ref) string { return r.Table + ":" + r.ID }
+
+// LockTree serialises the transactions that change the organisation tree.
+func (t *storeTx) LockTree(ctx context.Context) error {
+	if _, err := t.tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('hotline-bridge organisation tree'))`); err != nil {
+		return fmt.Errorf("take the organisation tree lock: %w", err)
+	}
+	return nil
+}
+
+// Ledger reads the entries of many rows in one query.
+func (t *storeTx) Ledger(ctx context.Context, rows []sort.Ref) (map[sort.Ref]sort.Entry, error) {
+	tables, ids := refColumns(rows)
+	out := make(map[sort.Ref]sort.Entry, len(rows))
+	err := t.query(ctx, func(r pgx.Rows) error {
+		for r.Next() {
+			var ref sort.Ref
+			var e sort.Entry
+			var unit, key *string
+			if err := r.Scan(&ref.Table, &ref.ID, &e.UpdateTime, &e.Digest, &e.Decided, &unit, &key); err != nil {
+				return err
+			}
+			e.Placement = sort.Placement{Unit: deref(unit), Key: deref(key)}
+			out[ref] = e
+		}
+		return r.Err()
+	}, `SELECT s.table_name, s.id, s.update_time, s.digest, s.decided, s.unit_code, s.record_key
+		FROM unnest($1::text[], $2::text[]) AS k(table_name, id)
+		JOIN bridge.row_state s ON s.table_name = k.table_name AND s.id = k.id`, tables, ids)
+	if err != nil {
+		return nil, fmt.Errorf("read the ledger of %d rows: %w", len(rows), err)
+	}
+	return out, nil
+}
+
+func refColumns(rows []sort.Ref) (tables, ids []string) {
+	tables, ids = make([]string, len(rows)), make([]string, len(rows))
+	for i, r := range rows {
+		tables[i], ids[i] = r.Table, r.ID
+	}
+	return tables, ids
+}
+
+// TreeVersion reads the committed tree's version (the locks queued before it go out with it).
+func (t *storeTx) TreeVersion(ctx context.Context) (int64, error) {
+	var v int64
+	err := t.query(ctx, func(r pgx.Rows) error {
+		v, _ = pgx.CollectExactlyOneRow(r, pgx.RowTo[int64])
+		return r.Err()
+	}, `SELECT version FROM bridge.org_tree_version`)
+	if err != nil {
+		return 0, fmt.Errorf("read the organisation tree version: %w", err)
+	}
+	return v, nil
+}
+
+// Tree reads the whole organisation tree with its version, in one snapshot.
+func (t *storeTx) Tree(ctx context.Context) (int64, []jurisdiction.Org, error) {
+	var version int64
+	var orgs []jurisdiction.Org
+	err := t.query(ctx, func(r pgx.Rows) error {
+		for r.Next() {
+			var o jurisdiction.Org
+			if err := r.Scan(&version, &o.ID, &o.ParentID, &o.DivisionCode); err != nil {
+				return err
+			}
+			if o.ID != "" {
+				orgs = append(orgs, o)
+			}
+		}
+		return r.Err()
+	}, `SELECT v.version, coalesce(o.id, ''), coalesce(o.parent_id, ''), coalesce(o.division_code, '')
+		FROM bridge.org_tree_version v LEFT JOIN bridge.org_tree o ON true`)
+	if err != nil {
+		return 0, nil, fmt.Errorf("read the organisation tree: %w", err)
+	}
+	return version, orgs, nil
+}
+
+// Parked returns the rows waiting for any of these parents.
+func (t *storeTx) Parked(ctx context.Context, waiting []sort.Ref) ([]events.RowVersion, error) {
+	if len(waiting) == 0 {
+		return nil, nil
+	}
+	tables, ids := refColumns(waiting)
+	var parked []events.RowVersion
+	err := t.query(ctx, func(rows pgx.Rows) (err error) {
+		parked, err = collectVersions(rows)
+		return err
+	}, `SELECT p.table_name, p.id, p.update_time, p.payload
+		FROM unnest($1::text[], $2::text[]) AS w(t, id)
+		JOIN bridge.parked p ON p.waiting_table = w.t AND p.waiting_id = w.id
+		ORDER BY p.parked_at, p.table_name, p.id`, tables, ids)
+	if err != nil {
+		return nil, fmt.Errorf("read rows parked for %d parents: %w", len(waiting), err)
+	}
+	return parked, nil
+}
+
+// query sends the queued locks and one read in one round trip.
+func (t *storeTx) query(ctx context.Context, each func(pgx.Rows) error, sql string, args ...any) error {
+	t.queued.Queue(sql, args...).Query(each)
+	batch := t.queued
+	t.queued = pgx.Batch{}
+	return t.tx.SendBatch(ctx, &batch).Close()
+}
+
+func collectVersions(rows pgx.Rows) ([]events.RowVersion, error) {
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (events.RowVersion, error) {
+		var v events.RowVersion
+		err := r.Scan(&v.Table, &v.ID, &v.UpdateTime, &v.Payload)
+		return v, err
+	})
 }
 
 func deref(s *string) string {
@@ -139,31 +200,4 @@ func deref(s *string) string {
 		return ""
 	}
 	return *s
-}
-
-// isDataError reports a value the column types refuse (class 22) or a constraint it breaks (class 23).
-func isDataError(err error) bool {
-	var pgErr *pgconn.PgError
-	return errors.As(err, &pgErr) && (pgErr.Code[:2] == "22" || pgErr.Code[:2] == "23")
-}
-
-// Lock takes transaction-level advisory locks, which also cover rows that do not exist yet; they are queued and
-// go out with the next read. Taking one twice in a transaction is a no-op.
-func (t *storeTx) Lock(_ context.Context, rows ...jurisdiction.Dependency) error {
-	for _, r := range rows {
-		t.lock(r.Table, r.ID)
-	}
-	return nil
-}
-
-// Share takes shared advisory locks: they wait for an exclusive holder, not for each other.
-func (t *storeTx) Share(_ context.Context, rows ...jurisdiction.Dependency) error {
-	for _, r := range rows {
-		t.later("share "+r.Table+" "+r.ID, "SELECT pg_advisory_xact_lock_shared(hashtextextended($1, 0))", r.Table+":"+r.ID)
-	}
-	return nil
-}
-
-func (t *storeTx) lock(table, id string) {
-	t.later("lock "+table+" "+id, "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", table+":"+id)
 }

@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"regexp"
@@ -12,14 +11,13 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"hotline-bridge/events"
 	"hotline-bridge/handlers/sort"
 )
 
 // tableSQL holds one dedicated-store table's statements, built once from its actual columns.
 type tableSQL struct {
-	upsert string
-	remove string
+	upsert string // $1 payloads, $2 units: many rows at once
+	remove string // $1 ids
 }
 
 func prepareTable(ctx context.Context, db *pgxpool.Pool, schema, table string) (tableSQL, error) {
@@ -44,68 +42,104 @@ func prepareTable(ctx context.Context, db *pgxpool.Pool, schema, table string) (
 	// jsonb_populate_record maps the captured JSON onto the table's typed columns by name; a value the type
 	// refuses raises a data error, which becomes a quarantine reason.
 	return tableSQL{
-		upsert: fmt.Sprintf(`INSERT INTO %[1]s AS t (%[2]s) SELECT %[2]s FROM jsonb_populate_record(null::%[1]s, $1::jsonb || jsonb_build_object('unit_code', $2::text))
+		upsert: fmt.Sprintf(`INSERT INTO %[1]s AS t (%[2]s)
+			SELECT r.* FROM unnest($1::text[], $2::text[]) AS x(p, u),
+				jsonb_populate_record(null::%[1]s, x.p::jsonb || jsonb_build_object('unit_code', x.u)) AS r
 			ON CONFLICT (id) DO UPDATE SET %[3]s WHERE t.update_time <= excluded.update_time`, name, list, strings.Join(sets, ", ")),
-		remove: fmt.Sprintf(`DELETE FROM %s WHERE id = $1`, name),
+		remove: fmt.Sprintf(`DELETE FROM %s WHERE id = ANY($1)`, name),
 	}, nil
 }
 
-// Put stores the version in unit; a move between units also tells the old unit the row left. It sends at once,
-// so that a value the store refuses is blamed on this row.
-func (t *storeTx) Put(ctx context.Context, kind events.Kind, v events.RowVersion, row map[string]any, to, from sort.Placement) error {
-	t.later("open savepoint", "SAVEPOINT put")
-	t.later("store "+kind.Table+" "+v.ID, t.store.tables[kind.Table].upsert, v.Payload, to.Unit)
-	t.later("release savepoint", "RELEASE SAVEPOINT put")
-	if from.Unit != "" && from.Unit != to.Unit {
-		t.recordRemoval(kind, v, from)
+// storeRows writes the batch's final store rows, table by table, under a savepoint: a value a column type
+// refuses fails the whole statement, and the savepoint keeps the transaction usable to find which rows did.
+func (t *storeTx) storeRows(ctx context.Context, rows []sort.StoreRow) error {
+	byTable := map[string][]sort.StoreRow{}
+	for _, r := range rows {
+		byTable[r.Table] = append(byTable[r.Table], r)
 	}
-	eventType := events.EventUpserted
-	if deleted, _ := row["is_deleted"].(bool); deleted {
-		eventType = events.EventDeleted
+	var b pgx.Batch
+	b.Queue("SAVEPOINT store_rows")
+	for table, rs := range byTable {
+		queueTableRows(&b, t.store.tables[table], table, rs)
 	}
-	t.emit(kind, v, to, eventType, string(v.Payload))
-	err := t.send(ctx)
-	if err != nil && isDataError(err) {
-		// The savepoint keeps the transaction usable: the caller quarantines this row and goes on.
-		if _, rbErr := t.tx.Exec(ctx, "ROLLBACK TO SAVEPOINT put"); rbErr != nil {
-			return fmt.Errorf("store %s %s: %s (and rolling back: %w)", kind.Table, v.ID, withoutValues(err), rbErr)
+	b.Queue("RELEASE SAVEPOINT store_rows")
+	err := t.tx.SendBatch(ctx, &b).Close()
+	if err == nil || !isDataError(err) {
+		return err
+	}
+	if _, rbErr := t.tx.Exec(ctx, "ROLLBACK TO SAVEPOINT store_rows"); rbErr != nil {
+		return fmt.Errorf("store rows: %s (and rolling back: %w)", withoutValues(err), rbErr)
+	}
+	return t.findUnstorable(ctx, byTable)
+}
+
+func queueTableRows(b *pgx.Batch, sql tableSQL, table string, rows []sort.StoreRow) {
+	var payloads, units, deleted []string
+	for _, r := range rows {
+		if r.Delete {
+			deleted = append(deleted, r.ID)
+		} else {
+			payloads, units = append(payloads, string(r.Payload)), append(units, r.Unit)
 		}
-		return fmt.Errorf("store %s %s: %s: %w", kind.Table, v.ID, withoutValues(err), sort.ErrUnstorable)
+	}
+	if len(payloads) > 0 {
+		b.Queue(sql.upsert, payloads, units).Fn = failure("store %d %s rows", len(payloads), table)
+	}
+	if len(deleted) > 0 {
+		b.Queue(sql.remove, deleted).Fn = failure("remove %d %s rows", len(deleted), table)
+	}
+}
+
+// findUnstorable stores the rows one by one, each under its own savepoint, to name every row the store refuses
+// and why; the transaction is given up afterwards (the batch is decided again without those rows).
+func (t *storeTx) findUnstorable(ctx context.Context, byTable map[string][]sort.StoreRow) error {
+	refused := &sort.UnstorableError{Reasons: map[string]string{}}
+	for table, rows := range byTable {
+		for _, r := range rows {
+			if r.Delete {
+				continue
+			}
+			if err := t.storeOne(ctx, table, r); isDataError(err) {
+				refused.Reasons[r.EventID] = fmt.Sprintf("store %s %s: %s: value does not fit the store's column type", table, r.ID, withoutValues(err))
+			} else if err != nil {
+				return err
+			}
+		}
+	}
+	if len(refused.Reasons) == 0 {
+		return errors.New("store rows: the store refused a batch but no row of it alone")
+	}
+	return refused
+}
+
+func (t *storeTx) storeOne(ctx context.Context, table string, r sort.StoreRow) error {
+	var b pgx.Batch
+	b.Queue("SAVEPOINT store_one")
+	b.Queue(t.store.tables[table].upsert, []string{string(r.Payload)}, []string{r.Unit})
+	b.Queue("RELEASE SAVEPOINT store_one")
+	err := t.tx.SendBatch(ctx, &b).Close()
+	if err != nil {
+		if _, rbErr := t.tx.Exec(ctx, "ROLLBACK TO SAVEPOINT store_one"); rbErr != nil {
+			return fmt.Errorf("roll back a refused row: %w", rbErr)
+		}
 	}
 	return err
 }
 
-// Remove takes the row out of the dedicated store; the removal itself is kept in bridge.removal.
-func (t *storeTx) Remove(_ context.Context, kind events.Kind, v events.RowVersion, from sort.Placement) error {
-	t.later("remove "+kind.Table+" "+v.ID, t.store.tables[kind.Table].remove, v.ID)
-	t.recordRemoval(kind, v, from)
-	return nil
+// failure names a failed statement of a batch.
+func failure(format string, args ...any) func(pgx.BatchResults) error {
+	return func(br pgx.BatchResults) error {
+		if _, err := br.Exec(); err != nil {
+			return fmt.Errorf("%s: %w", fmt.Sprintf(format, args...), err)
+		}
+		return nil
+	}
 }
 
-// recordRemoval keeps the fact that the row left a unit and tells the unit, under the key its events there carry.
-func (t *storeTx) recordRemoval(kind events.Kind, v events.RowVersion, from sort.Placement) {
-	t.later(fmt.Sprintf("record removal of %s %s from %s", kind.Table, v.ID, from.Unit),
-		`INSERT INTO bridge.removal (table_name, row_id, unit_code, update_time) VALUES ($1, $2, $3, $4)`,
-		kind.Table, v.ID, from.Unit, v.UpdateTime)
-	payload, _ := json.Marshal(map[string]string{"id": v.ID, "unit_code": from.Unit})
-	t.emit(kind, v, from, events.EventRemoved, string(payload))
-}
-
-// emit queues a distribution event into the outbox, in this transaction.
-func (t *storeTx) emit(kind events.Kind, v events.RowVersion, at sort.Placement, eventType, payload string) {
-	t.later(fmt.Sprintf("write %s event of %s %s to the outbox", eventType, kind.Table, v.ID),
-		`WITH next AS (SELECT nextval(pg_get_serial_sequence('bridge.outbox', 'seq')) AS seq)
-		INSERT INTO bridge.outbox (seq, event_id, unit_code, event_type, table_name, row_id, record_key, row_time, payload)
-		SELECT next.seq, md5($1 || ':' || next.seq), $2, $3, $4, $5, $6, $7, $8 FROM next`,
-		distributionScope(v, at.Unit, eventType), at.Unit, kind.Table+"."+eventType, kind.Table, v.ID, at.Key, v.UpdateTime, payload)
-}
-
-// distributionScope names the change; the outbox row's sequence number completes it into the ce_id. So an event
-// re-sent after a failure keeps its ce_id (consumers dedupe on it), while the same row version sent to the same
-// unit again later — a work order forwarded A → B → A — is a new event with a new ce_id, which no consumer may
-// mistake for a duplicate.
-func distributionScope(v events.RowVersion, unit, eventType string) string {
-	return v.EventID() + ":" + unit + ":" + eventType
+// isDataError reports a value the column types refuse (class 22) or a constraint it breaks (class 23).
+func isDataError(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && (pgErr.Code[:2] == "22" || pgErr.Code[:2] == "23")
 }
 
 // quotedValue matches the offending value PostgreSQL quotes in a data error, e.g. `invalid input syntax for type

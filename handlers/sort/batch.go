@@ -1,0 +1,161 @@
+package sort
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"hotline-bridge/events"
+	"hotline-bridge/handlers/jurisdiction"
+)
+
+// item is a row version to decide. again marks a re-decision of a version already seen: its parent moved or
+// arrived, so the same version may now belong elsewhere. carried marks a row the batch brought in itself (a
+// parent pulled from upstream, a family re-read, a parked row released): a bad one is quarantined in the
+// batch, while a bad row the batch was given is handed back to the caller.
+type item struct {
+	v       events.RowVersion
+	kind    events.Kind
+	row     jurisdiction.Row
+	err     error // the row could not be decoded; it is bad
+	again   bool
+	pulled  bool // its missing parent was already looked for upstream
+	carried bool
+	id      string // event id, computed once when needed
+}
+
+func (it *item) eventID() string {
+	if it.id == "" {
+		it.id = it.v.EventID()
+	}
+	return it.id
+}
+
+func (it *item) ref() Ref { return Ref{Table: it.v.Table, ID: it.v.ID} }
+
+// Rejected is a row version of the batch that cannot be sorted as it is, with the reason.
+type Rejected struct {
+	Version events.RowVersion
+	Reason  string
+}
+
+// batch decides row versions inside one transaction until nothing more is carried along. It reads what the
+// ledger and the tree know for many rows at once and writes everything it decided in one go at the end.
+type batch struct {
+	sorter     *Sorter
+	tx         Tx
+	tree       treeView
+	ledger     map[Ref]seen // rows looked up or decided in this batch; absent: not looked up yet
+	queue      []*item
+	unparking  []Ref           // parents decided whose parked rows are still to be released
+	rereadOnce map[string]bool // row versions re-read from upstream in this batch
+	unstorable map[string]string
+	out        writeSet
+	rejected   []Rejected
+	// treeVersion is the tree's version once this batch's changes to it are written.
+	treeVersion int64
+}
+
+// seen is what the batch knows of a row's ledger entry; known: there is one.
+type seen struct {
+	Entry
+	known bool
+}
+
+// run decides the given rows and everything they carry along, then writes it all.
+func (b *batch) run(ctx context.Context, rows []events.RowVersion, carried bool) error {
+	items := make([]*item, 0, len(rows))
+	for _, v := range rows {
+		items = append(items, newItem(v, carried))
+	}
+	if err := b.admit(ctx, items); err != nil {
+		return err
+	}
+	pulled, err := b.pullParents(ctx, items)
+	if err != nil {
+		return err
+	}
+	b.queue = append(pulled, items...)
+	if err := b.drain(ctx); err != nil {
+		return err
+	}
+	return b.flush(ctx)
+}
+
+func newItem(v events.RowVersion, carried bool) *item {
+	it := &item{v: v, again: carried, carried: carried}
+	it.kind, _ = events.KindByTable(v.Table)
+	it.row, it.err = decodeRow(v)
+	return it
+}
+
+// drain decides the queue; when it runs dry, the rows parked for the parents decided meanwhile join it.
+func (b *batch) drain(ctx context.Context) error {
+	for len(b.queue) > 0 || len(b.unparking) > 0 {
+		if len(b.queue) == 0 {
+			if err := b.releaseParked(ctx); err != nil {
+				return err
+			}
+			continue
+		}
+		it := b.queue[0]
+		b.queue = b.queue[1:]
+		if err := b.handle(ctx, it); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// handle decides one item; a bad row the batch carried along is quarantined, one it was given is rejected.
+func (b *batch) handle(ctx context.Context, it *item) error {
+	err := asBadRow(it.v, b.decideSafely(ctx, it))
+	var bad *BadRowError
+	switch {
+	case errors.As(err, &bad) && it.carried:
+		return b.quarantine(ctx, it, bad.Reason)
+	case errors.As(err, &bad):
+		b.rejected = append(b.rejected, Rejected{Version: it.v, Reason: bad.Reason})
+		return nil
+	}
+	return err
+}
+
+// decideSafely turns a panic while deciding a row into that row's bad-row error: one row that crashes the
+// sorter must not block its partition, nor take the rest of its batch with it.
+func (b *batch) decideSafely(ctx context.Context, it *item) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = &BadRowError{Table: it.v.Table, ID: it.v.ID, Reason: fmt.Sprintf("the sorter panicked on this row: %v", r)}
+		}
+	}()
+	return b.decide(ctx, it)
+}
+
+// push queues rows carried along, after taking their locks and reading their ledger entries together.
+func (b *batch) push(ctx context.Context, rows []events.RowVersion, atFront bool) error {
+	items := make([]*item, 0, len(rows))
+	for _, v := range rows {
+		items = append(items, newItem(v, true))
+	}
+	if err := b.admit(ctx, items); err != nil {
+		return err
+	}
+	if atFront {
+		b.queue = append(items, b.queue...)
+	} else {
+		b.queue = append(b.queue, items...)
+	}
+	return nil
+}
+
+// releaseParked queues, in one read, the rows parked for every parent decided since the last release.
+func (b *batch) releaseParked(ctx context.Context) error {
+	parents := b.unparking
+	b.unparking = nil
+	parked, err := b.tx.Parked(ctx, parents)
+	if err != nil {
+		return err
+	}
+	return b.push(ctx, parked, false)
+}

@@ -1,0 +1,51 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"hotline-bridge/events"
+	"hotline-bridge/handlers/sort"
+)
+
+var _ sort.ParkedRows = (*Store)(nil)
+
+// Quarantine records a bad row outside any sorting transaction (the quarantine topic's recorder); the same
+// event quarantined twice with the same reason is recorded once.
+func (s *Store) Quarantine(ctx context.Context, v events.RowVersion, reason string) error {
+	_, err := s.db.Exec(ctx, `INSERT INTO bridge.quarantine (event_id, table_name, row_id, update_time, reason, payload)
+		VALUES ($1, $2, $3, NULLIF($4, '0001-01-01'::timestamptz), $5, $6) ON CONFLICT (event_id, reason) DO NOTHING`,
+		v.EventID(), v.Table, v.ID, v.UpdateTime, reason, quarantinePayload(v.Payload))
+	if err != nil {
+		return fmt.Errorf("quarantine %s %s: %w", v.Table, v.ID, err)
+	}
+	return nil
+}
+
+// Decidable returns parked rows whose parent is now known: a decided work order, or an organisation in the tree.
+func (s *Store) Decidable(ctx context.Context, limit int) ([]events.RowVersion, error) {
+	rows, err := s.db.Query(ctx, `SELECT p.table_name, p.id, p.update_time, p.payload FROM bridge.parked p
+		WHERE (p.waiting_table = $1 AND EXISTS (SELECT 1 FROM bridge.row_state r
+				WHERE r.table_name = $1 AND r.id = p.waiting_id AND r.decided))
+		   OR (p.waiting_table = $2 AND EXISTS (SELECT 1 FROM bridge.org_tree o WHERE o.id = p.waiting_id))
+		ORDER BY p.parked_at LIMIT $3`, events.WorkOrderKind.Table, events.OrgTreeKind.Table, limit)
+	if err != nil {
+		return nil, fmt.Errorf("read decidable parked rows: %w", err)
+	}
+	return collectVersions(rows)
+}
+
+// ExpireOrphans moves rows parked longer than maxWait to quarantine, saying what they waited for.
+func (s *Store) ExpireOrphans(ctx context.Context, maxWait time.Duration) (int, error) {
+	tag, err := s.db.Exec(ctx, `WITH orphan AS (
+			DELETE FROM bridge.parked WHERE parked_at < clock_timestamp() - $1::interval RETURNING *)
+		INSERT INTO bridge.quarantine (event_id, table_name, row_id, update_time, reason, payload)
+		SELECT 'orphan:' || md5(table_name || id || update_time::text), table_name, id, update_time,
+			'orphan: ' || waiting_table || ' ' || waiting_id || ' never arrived (parked since ' || parked_at || ')', payload
+		FROM orphan ON CONFLICT (event_id, reason) DO NOTHING`, maxWait)
+	if err != nil {
+		return 0, fmt.Errorf("expire orphans: %w", err)
+	}
+	return int(tag.RowsAffected()), nil
+}

@@ -1,0 +1,168 @@
+package postgres
+
+import (
+	"bytes"
+	"context"
+	"encoding/hex"
+	"time"
+	"unicode/utf8"
+
+	"github.com/jackc/pgx/v5"
+
+	"hotline-bridge/handlers/sort"
+)
+
+// Write applies a batch's decisions with one multi-row statement per table: the store rows first (a value they
+// refuse fails the batch with the rows at fault named), then everything else together in one round trip.
+func (t *storeTx) Write(ctx context.Context, w *sort.Writes) (int64, error) {
+	if t.queued.Len() > 0 { // locks taken after the last read
+		b := t.queued
+		t.queued = pgx.Batch{}
+		if err := t.tx.SendBatch(ctx, &b).Close(); err != nil {
+			return 0, err
+		}
+	}
+	if err := t.storeRows(ctx, w.Rows); err != nil {
+		return 0, err
+	}
+	var rest pgx.Batch
+	queueLedger(&rest, w.Ledger)
+	queueEvents(&rest, w.Events)
+	queueRemovals(&rest, w.Removals)
+	queueParking(&rest, w.Park, w.Unpark)
+	queueQuarantine(&rest, w.Quarantine)
+	version := queueOrgs(&rest, w)
+	if err := t.tx.SendBatch(ctx, &rest).Close(); err != nil {
+		return 0, err
+	}
+	return *version, nil
+}
+
+func queueLedger(b *pgx.Batch, rows []sort.LedgerRow) {
+	if len(rows) == 0 {
+		return
+	}
+	n := len(rows)
+	tables, ids, times, digests := make([]string, n), make([]string, n), make([]time.Time, n), make([]string, n)
+	decided, units, keys := make([]bool, n), make([]string, n), make([]string, n)
+	for i, r := range rows {
+		tables[i], ids[i], times[i], digests[i] = r.Table, r.ID, r.UpdateTime, r.Digest
+		decided[i], units[i], keys[i] = r.Decided, r.Unit, r.Key
+	}
+	b.Queue(`INSERT INTO bridge.row_state (table_name, id, update_time, digest, decided, unit_code, record_key)
+		SELECT t, id, ut, d, dec, NULLIF(u, ''), NULLIF(k, '')
+		FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::text[], $5::bool[], $6::text[], $7::text[]) AS x(t, id, ut, d, dec, u, k)
+		ON CONFLICT (table_name, id) DO UPDATE SET update_time = excluded.update_time, digest = excluded.digest,
+			decided = excluded.decided, unit_code = excluded.unit_code, record_key = excluded.record_key`,
+		tables, ids, times, digests, decided, units, keys).Fn = failure("record %d verdicts in the ledger", n)
+}
+
+// queueEvents writes the distribution events in order: each takes the next outbox seq as unnest yields it, and
+// the seq completes its scope into the ce_id.
+func queueEvents(b *pgx.Batch, evs []sort.Event) {
+	if len(evs) == 0 {
+		return
+	}
+	n := len(evs)
+	scopes, units, types, tables, ids := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	keys, times, payloads := make([]string, n), make([]time.Time, n), make([]string, n)
+	for i, e := range evs {
+		scopes[i], units[i], types[i], tables[i], ids[i] = e.Scope, e.Unit, e.Type, e.Table, e.RowID
+		keys[i], times[i], payloads[i] = e.Key, e.RowTime, string(e.Payload)
+	}
+	b.Queue(`INSERT INTO bridge.outbox (seq, event_id, unit_code, event_type, table_name, row_id, record_key, row_time, payload)
+		SELECT s.seq, md5(s.scope || ':' || s.seq), s.u, s.ty, s.t, s.id, s.k, s.rt, s.p
+		FROM (SELECT nextval('bridge.outbox_seq_seq') AS seq, x.*
+			FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::timestamptz[], $8::text[])
+				WITH ORDINALITY AS x(scope, u, ty, t, id, k, rt, p, ord)) s
+		ORDER BY s.ord`,
+		scopes, units, types, tables, ids, keys, times, payloads).Fn = failure("write %d events to the outbox", n)
+}
+
+func queueRemovals(b *pgx.Batch, rs []sort.Removal) {
+	if len(rs) == 0 {
+		return
+	}
+	n := len(rs)
+	tables, ids, units, times := make([]string, n), make([]string, n), make([]string, n), make([]time.Time, n)
+	for i, r := range rs {
+		tables[i], ids[i], units[i], times[i] = r.Table, r.ID, r.Unit, r.UpdateTime
+	}
+	b.Queue(`INSERT INTO bridge.removal (table_name, row_id, unit_code, update_time)
+		SELECT t, id, u, ut FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[]) WITH ORDINALITY AS x(t, id, u, ut, ord) ORDER BY ord`,
+		tables, ids, units, times).Fn = failure("record %d removals", n)
+}
+
+func queueParking(b *pgx.Batch, park []sort.ParkRow, unpark []sort.UnparkRow) {
+	if n := len(unpark); n > 0 {
+		tables, ids, upTo := make([]string, n), make([]string, n), make([]time.Time, n)
+		for i, u := range unpark {
+			tables[i], ids[i], upTo[i] = u.Table, u.ID, u.UpTo
+		}
+		b.Queue(`DELETE FROM bridge.parked p USING unnest($1::text[], $2::text[], $3::timestamptz[]) AS u(t, id, upto)
+			WHERE p.table_name = u.t AND p.id = u.id AND p.update_time <= u.upto`, tables, ids, upTo).Fn = failure("unpark %d rows", n)
+	}
+	if n := len(park); n > 0 {
+		tables, ids, times, payloads := make([]string, n), make([]string, n), make([]time.Time, n), make([]string, n)
+		wTables, wIDs := make([]string, n), make([]string, n)
+		for i, p := range park {
+			v := p.Version
+			tables[i], ids[i], times[i], payloads[i] = v.Table, v.ID, v.UpdateTime, string(v.Payload)
+			wTables[i], wIDs[i] = p.Waiting.Table, p.Waiting.ID
+		}
+		b.Queue(`INSERT INTO bridge.parked (table_name, id, update_time, payload, waiting_table, waiting_id)
+			SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::text[], $5::text[], $6::text[])
+			ON CONFLICT (table_name, id) DO UPDATE SET update_time = excluded.update_time, payload = excluded.payload,
+				waiting_table = excluded.waiting_table, waiting_id = excluded.waiting_id
+			WHERE bridge.parked.update_time <= excluded.update_time`,
+			tables, ids, times, payloads, wTables, wIDs).Fn = failure("park %d rows", n)
+	}
+}
+
+func queueQuarantine(b *pgx.Batch, qs []sort.QuarantineRow) {
+	if len(qs) == 0 {
+		return
+	}
+	n := len(qs)
+	evIDs, tables, ids, times, reasons, payloads := make([]string, n), make([]string, n), make([]string, n), make([]time.Time, n), make([]string, n), make([]string, n)
+	for i, q := range qs {
+		v := q.Version
+		evIDs[i], tables[i], ids[i], times[i], reasons[i], payloads[i] = v.EventID(), v.Table, v.ID, v.UpdateTime, q.Reason, quarantinePayload(v.Payload)
+	}
+	b.Queue(`INSERT INTO bridge.quarantine (event_id, table_name, row_id, update_time, reason, payload)
+		SELECT e, t, id, NULLIF(ut, '0001-01-01'::timestamptz), r, p
+		FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::text[], $6::text[]) WITH ORDINALITY AS x(e, t, id, ut, r, p, ord)
+		ORDER BY ord
+		ON CONFLICT (event_id, reason) DO NOTHING`, evIDs, tables, ids, times, reasons, payloads).Fn = failure("quarantine %d rows", n)
+}
+
+// queueOrgs saves the organisations the batch changed and raises the tree version; the version it returns is
+// filled in once the batch is sent.
+func queueOrgs(b *pgx.Batch, w *sort.Writes) *int64 {
+	version := new(int64)
+	if len(w.Orgs) == 0 {
+		return version
+	}
+	n := len(w.Orgs)
+	ids, parents, divisions := make([]string, n), make([]string, n), make([]string, n)
+	for i, o := range w.Orgs {
+		ids[i], parents[i], divisions[i] = o.ID, o.ParentID, o.DivisionCode
+	}
+	b.Queue(`INSERT INTO bridge.org_tree (id, parent_id, division_code)
+		SELECT id, NULLIF(p, ''), NULLIF(d, '') FROM unnest($1::text[], $2::text[], $3::text[]) AS x(id, p, d)
+		ON CONFLICT (id) DO UPDATE SET parent_id = excluded.parent_id, division_code = excluded.division_code`,
+		ids, parents, divisions).Fn = failure("save %d organisations", n)
+	b.Queue(`UPDATE bridge.org_tree_version SET version = version + 1 RETURNING version`).QueryRow(func(r pgx.Row) error {
+		return r.Scan(version)
+	})
+	return version
+}
+
+// quarantinePayload keeps a payload as text: one that is not valid UTF-8 (it came from a malformed record) is
+// kept as hex, so that recording it cannot fail.
+func quarantinePayload(p []byte) string {
+	if utf8.Valid(p) && bytes.IndexByte(p, 0) < 0 {
+		return string(p)
+	}
+	return `\x` + hex.EncodeToString(p)
+}
