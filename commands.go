@@ -83,6 +83,8 @@ func (c *cli) runCommand() *cobra.Command {
 	f.Duration("max-commit-delay", 0, "how late after its update_time a row may still commit upstream (default 5m)")
 	f.Int("partitions", 0, "partitions of topics the bridge creates (default 6)")
 	f.Int("replication", 0, "replication factor of topics the bridge creates (default 1)")
+	f.Duration("orphan-after", 0, "how long a row waits for its parent before quarantine (default 24h)")
+	f.Duration("ledger-retention", 0, "how long the ledger remembers a row that is not Wuhan's (default 24h)")
 	return cmd
 }
 

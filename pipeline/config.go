@@ -37,6 +37,9 @@ type Config struct {
 	StoreSchema    string        `koanf:"store_schema"`
 	Units          string        `koanf:"units"` // unit catalogue YAML file; empty = the embedded default
 	OrphanAfter    time.Duration `koanf:"orphan_after"`
+	// LedgerRetention is how long the ledger remembers a row that is not Wuhan's, of a kind nothing depends on:
+	// long enough that no older version of it can still be delivered.
+	LedgerRetention time.Duration `koanf:"ledger_retention"`
 }
 
 // Needs says which connections a command requires, so that Validate reports only what matters to it.
@@ -54,6 +57,7 @@ func defaults() map[string]any {
 		"log_level":        "info",
 		"store_schema":     "wuhan",
 		"orphan_after":     "24h",
+		"ledger_retention": "24h",
 	}
 }
 
@@ -140,6 +144,7 @@ func (c Config) Validate(needs Needs) error {
 	check(c.MaxCommitDelay < 0, "max_commit_delay must not be negative, got %s", c.MaxCommitDelay)
 	check(!schemaPattern.MatchString(c.StoreSchema), "store_schema %q: use lower-case letters, digits and '_'", c.StoreSchema)
 	check(c.OrphanAfter <= 0, "orphan_after must be positive, got %s", c.OrphanAfter)
+	check(c.LedgerRetention < time.Hour, "ledger_retention must be at least 1h (a redelivery after a crash must still find the newer version), got %s", c.LedgerRetention)
 	if _, err := c.units(); err != nil {
 		errs = append(errs, err)
 	}

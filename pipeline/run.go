@@ -56,6 +56,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, untilIdle bool) erro
 	}
 	var workers sync.WaitGroup
 	workers.Go(func() { sweepParked(runCtx, log, b.sorter, b.dedicated, 2*time.Second, cfg.OrphanAfter) })
+	workers.Go(func() { pruneLedger(runCtx, log, b.dedicated, 10*time.Minute, cfg.LedgerRetention) })
 	workers.Go(func() { _ = b.forwarder.Run(runCtx, 100*time.Millisecond) })
 	workers.Go(func() {
 		// A router that stops while the bridge runs would leave capture filling topics nobody sorts.

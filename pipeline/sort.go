@@ -116,3 +116,21 @@ func sweepParked(ctx context.Context, log *slog.Logger, sorter *sort.Sorter, sto
 		}
 	}
 }
+
+// pruneLedger keeps the national ledger bounded: every interval it forgets what can no longer matter.
+func pruneLedger(ctx context.Context, log *slog.Logger, store *postgres.Store, interval, retention time.Duration) {
+	for {
+		pruned, err := store.PruneLedger(ctx, retention)
+		switch {
+		case err != nil && ctx.Err() == nil:
+			log.Warn("pruning the ledger failed; retrying", "error", err)
+		case pruned > 0:
+			log.Info("ledger pruned", "entries", pruned, "older_than", retention)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(interval):
+		}
+	}
+}

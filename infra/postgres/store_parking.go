@@ -49,3 +49,32 @@ func (s *Store) ExpireOrphans(ctx context.Context, maxWait time.Duration) (int, 
 	}
 	return int(tag.RowsAffected()), nil
 }
+
+// pruneChunk bounds one pruning statement, so that pruning never holds many row locks for long.
+const pruneChunk = 5000
+
+// PruneLedger forgets ledger entries that can no longer matter: rows not Wuhan's (never, or no longer), of kinds
+// no other kind depends on, decided longer than retention ago. They guard against an older version delivered
+// late, and after the retention none is. Entries of work orders and organisations stay: dependants look them up.
+func (s *Store) PruneLedger(ctx context.Context, retention time.Duration) (int, error) {
+	var parents []string
+	for _, k := range events.Catalogue {
+		if k.Parent() {
+			parents = append(parents, k.Table)
+		}
+	}
+	total := 0
+	for {
+		tag, err := s.db.Exec(ctx, `DELETE FROM bridge.row_state WHERE ctid = ANY(ARRAY(
+			SELECT ctid FROM bridge.row_state
+			WHERE decided AND unit_code IS NULL AND decided_at < now() - $1::interval AND table_name <> ALL($2)
+			LIMIT $3))`, retention, parents, pruneChunk)
+		if err != nil {
+			return total, fmt.Errorf("prune the ledger: %w", err)
+		}
+		total += int(tag.RowsAffected())
+		if tag.RowsAffected() < pruneChunk {
+			return total, nil
+		}
+	}
+}

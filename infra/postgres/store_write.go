@@ -53,7 +53,7 @@ func queueLedger(b *pgx.Batch, rows []sort.LedgerRow) {
 		SELECT t, id, ut, d, dec, NULLIF(u, ''), NULLIF(k, '')
 		FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::text[], $5::bool[], $6::text[], $7::text[]) AS x(t, id, ut, d, dec, u, k)
 		ON CONFLICT (table_name, id) DO UPDATE SET update_time = excluded.update_time, digest = excluded.digest,
-			decided = excluded.decided, unit_code = excluded.unit_code, record_key = excluded.record_key`,
+			decided = excluded.decided, unit_code = excluded.unit_code, record_key = excluded.record_key, decided_at = now()`,
 		tables, ids, times, digests, decided, units, keys).Fn = failure("record %d verdicts in the ledger", n)
 }
 

@@ -1,0 +1,68 @@
+package postgres_test
+
+import (
+	"context"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"hotline-bridge/events"
+	"hotline-bridge/handlers/jurisdiction"
+	"hotline-bridge/handlers/sort"
+	"hotline-bridge/infra/postgres"
+)
+
+// The ledger forgets only what can no longer matter: rows not Wuhan's, of kinds nothing depends on, decided
+// longer ago than the retention. Work orders, organisations, Wuhan's rows, parked rows and recent ones stay.
+func TestPruneLedgerForgetsOnlyOldNonWuhanRowsNothingDependsOn(t *testing.T) {
+	ctx := context.Background()
+	db := newBridgeDB(t)
+	if err := postgres.EnsureStore(ctx, db, "wuhan"); err != nil {
+		t.Fatal(err)
+	}
+	store, err := postgres.NewStore(ctx, db, "wuhan")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sorter := sort.NewSorter(jurisdiction.DefaultUnits(), store, noUpstream{})
+	for i, v := range []events.RowVersion{
+		rowVersion(t, events.Organization, "ORG-SAMR", 0, map[string]any{}),
+		rowVersion(t, events.Organization, "ORG-420100", 1, map[string]any{"parent_id": "ORG-SAMR", "division_code": "420100"}),
+		rowVersion(t, events.Organization, "ORG-420200", 2, map[string]any{"parent_id": "ORG-SAMR", "division_code": "420200"}),
+		rowVersion(t, events.Registration, "R-WH", 3, map[string]any{"handle_dept_id": "ORG-420100", "kind": 1}),
+		rowVersion(t, events.Registration, "R-HS", 4, map[string]any{"handle_dept_id": "ORG-420200", "kind": 1}),
+		rowVersion(t, events.Personnel, "P-HS-OLD", 5, map[string]any{"org_id": "ORG-420200"}),
+		rowVersion(t, events.Subject, "S-HS-OLD", 6, map[string]any{"registration_id": "R-HS"}),
+		rowVersion(t, events.Subject, "S-WH-OLD", 7, map[string]any{"registration_id": "R-WH"}),
+		rowVersion(t, events.Subject, "S-PARKED", 8, map[string]any{"registration_id": "R-NEVER"}),
+	} {
+		if err := sorter.Sort(ctx, v); err != nil {
+			t.Fatalf("row %d: %v", i, err)
+		}
+	}
+	if _, err := db.Exec(ctx, `UPDATE bridge.row_state SET decided_at = now() - interval '2 days'`); err != nil {
+		t.Fatal(err)
+	}
+	if err := sorter.Sort(ctx, rowVersion(t, events.Subject, "S-HS-NEW", 9, map[string]any{"registration_id": "R-HS"})); err != nil {
+		t.Fatal(err)
+	}
+
+	pruned, err := store.PruneLedger(ctx, 24*time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := db.Query(ctx, `SELECT id FROM bridge.row_state ORDER BY id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	left, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"ORG-420100", "ORG-420200", "ORG-SAMR", "R-HS", "R-WH", "S-HS-NEW", "S-PARKED", "S-WH-OLD"}
+	if pruned != 2 || !slices.Equal(left, want) {
+		t.Errorf("pruned %d, ledger holds %v; want 2 pruned (P-HS-OLD, S-HS-OLD) and %v left", pruned, left, want)
+	}
+}
