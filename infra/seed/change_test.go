@@ -2,6 +2,7 @@ package seed_test
 
 import (
 	"context"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -171,7 +172,11 @@ func TestChangeRunsUntilCancelled(t *testing.T) {
 }
 
 func TestChangeNeedsGeneratedData(t *testing.T) {
-	if _, err := seed.Change(context.Background(), newUpstream(t), seed.ChangeOptions{Rounds: 1}); err == nil {
-		t.Fatal("Change on an empty upstream succeeded")
+	st, err := seed.Change(context.Background(), newUpstream(t), seed.ChangeOptions{Rounds: 1})
+	if err == nil || !strings.Contains(err.Error(), "no registrations") {
+		t.Fatalf("Change on an empty upstream: %v, want it refused for having no registrations", err)
+	}
+	if st.Total() != 0 {
+		t.Fatalf("Change on an empty upstream wrote %d rows", st.Total())
 	}
 }
