@@ -260,8 +260,12 @@ func assertOutboxEventsOnTopics(t *testing.T, e *bridgeEnv) {
 	store := storeQuerier(t, e)
 	onTopics := map[string]bool{}
 	for _, unit := range append(jurisdiction.DefaultUnits().Codes(), events.BroadcastUnit) {
-		_ = kafka.ReadTopic(context.Background(), e.cfg.KafkaBrokers, events.UnitTopic(e.cfg.TopicPrefix, unit), true, false,
+		topic := events.UnitTopic(e.cfg.TopicPrefix, unit)
+		err := kafka.ReadTopic(context.Background(), e.cfg.KafkaBrokers, topic, true, false,
 			func(r kafka.Record) error { onTopics[r.Headers[events.HeaderID]] = true; return nil })
+		if err != nil {
+			t.Fatalf("read %s: %v", topic, err)
+		}
 	}
 	rows, err := store.db.Query(context.Background(), `SELECT event_id FROM bridge.outbox`)
 	if err != nil {
@@ -271,11 +275,19 @@ func assertOutboxEventsOnTopics(t *testing.T, e *bridgeEnv) {
 	missing, total := 0, 0
 	for rows.Next() {
 		var id string
-		_ = rows.Scan(&id)
+		if err := rows.Scan(&id); err != nil {
+			t.Fatal(err)
+		}
 		total++
 		if !onTopics[id] {
 			missing++
 		}
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatalf("read the outbox: %v", err)
+	}
+	if total == 0 {
+		t.Fatal("the outbox is empty: there was nothing to find on the topics")
 	}
 	if missing > 0 {
 		t.Fatalf("%d of %d outbox events never reached their topic", missing, total)
