@@ -118,8 +118,22 @@ func (b bridge) runUntilIdle(ctx context.Context, step string) (idleRun, error) 
 	if err != nil {
 		return run, withLog(fmt.Errorf("%s: bridge run --until-idle: %w", step, err), path)
 	}
+	if err := allStages(run.Stages); err != nil {
+		return run, withLog(fmt.Errorf("%s: bridge run --until-idle: %w", step, err), path)
+	}
 	run.PeakRSSKB, err = readPeakRSS(rssPath)
 	return run, err
+}
+
+// allStages refuses a run that exited without logging every stage: the bridge exits 0 also when a signal stops
+// it, and a run cut short must not pass for a fast one.
+func allStages(marks []time.Duration) error {
+	for i, m := range marks {
+		if m == 0 {
+			return fmt.Errorf("exited without logging %q: stopped before idle", stageLines[i])
+		}
+	}
+	return nil
 }
 
 // watchStages copies the bridge's log to w and notes when each stage line first arrives, until the log ends.
