@@ -31,8 +31,8 @@ func printSizes(w io.Writer, results []sizeResult) {
 // printLatency prints what the steady state streamed, then its machine-readable line.
 func printLatency(w io.Writer, l latency) {
 	fmt.Fprintf(w, "\nsteady state: %.1f s of changes, %d upstream rows written (%.0f/s, every %dth round %d× as large); "+
-		"%d events of those versions, %d unpublished\n", l.Window.Seconds(), l.Changes, perSecond(int64(l.Changes), l.Window),
-		roundsPerBurst, burstFactor, l.Events, l.Pending)
+		"%d of those row versions went to units, latency to their first event; %d still unpublished\n", l.Window.Seconds(),
+		l.Changes, perSecond(int64(l.Changes), l.Window), roundsPerBurst, burstFactor, l.Versions, l.Pending)
 	fmt.Fprintf(w, "bench: latency_p50_ms=%.0f p99_ms=%.0f max_ms=%.0f\n", l.P50, l.P99, l.Max)
 }
 

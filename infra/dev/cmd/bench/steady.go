@@ -31,8 +31,8 @@ const (
 type latency struct {
 	Window        time.Duration
 	Changes       int   // upstream rows the seeder wrote in the window
-	Events        int64 // distribution events of those row versions
-	Pending       int64 // of them, still unpublished when measuring stopped
+	Versions      int64 // row versions of the window that reached a unit topic or are on their way
+	Pending       int64 // of them, with an event still unpublished when measuring stopped
 	P50, P99, Max float64
 }
 
@@ -124,20 +124,23 @@ func settle(ctx context.Context, bg *background, storeURL string, from, to time.
 		if err != nil {
 			return err
 		}
-		if l.Events > 0 && l.Pending == 0 && l.Events == last {
+		if l.Versions > 0 && l.Pending == 0 && l.Versions == last {
 			calm++
 		} else {
 			calm = 0
 		}
-		last = l.Events
+		last = l.Versions
 	}
 	return nil
 }
 
-// queryLatency measures published_at - row_time over the events of row versions stamped in [from, to). Events
-// for rows carried along by a family move keep their old versions' times and are not changes of the window;
-// versions the seeder stamps ahead of their commit (the event is created before row_time) have no commit time to
-// measure from.
+// queryLatency measures, for each row version stamped in [from, to), the time from its stamp to its first event
+// on a unit topic. Only the first: a later event for the same version (its station moved to another district,
+// its work order's family came along) is caused by a later change, whose own version measures it. Versions
+// stamped before the window and carried along by a move are not changes of the window; versions the seeder
+// stamps ahead of their commit (decided before their stamp) have no commit time to measure from. What remains in
+// the tail: a version that was not Wuhan's when stamped and first reaches a unit when a later transfer brings its
+// work order's family in.
 func queryLatency(ctx context.Context, storeURL string, from, to time.Time) (latency, error) {
 	conn, err := pgx.Connect(ctx, storeURL)
 	if err != nil {
@@ -145,12 +148,19 @@ func queryLatency(ctx context.Context, storeURL string, from, to time.Time) (lat
 	}
 	defer conn.Close(context.Background())
 	var l latency
-	err = conn.QueryRow(ctx, `SELECT count(*), count(*) FILTER (WHERE ms IS NULL),
+	err = conn.QueryRow(ctx, `WITH version AS (
+			SELECT row_time, min(created_at) AS created, min(published_at) AS published,
+				bool_or(published_at IS NULL) AS pending
+			FROM bridge.outbox WHERE row_time >= $1 AND row_time < $2
+			GROUP BY table_name, row_id, row_time),
+		measured AS (
+			SELECT pending, (extract(epoch FROM published - row_time) * 1000)::float8 AS ms
+			FROM version WHERE row_time <= created)
+		SELECT count(*), count(*) FILTER (WHERE pending),
 			coalesce(percentile_cont(0.5) WITHIN GROUP (ORDER BY ms), 0),
 			coalesce(percentile_cont(0.99) WITHIN GROUP (ORDER BY ms), 0), coalesce(max(ms), 0)
-		FROM (SELECT (extract(epoch FROM published_at - row_time) * 1000)::float8 AS ms
-			FROM bridge.outbox WHERE row_time >= $1 AND row_time < $2 AND row_time <= created_at) o`, from, to).
-		Scan(&l.Events, &l.Pending, &l.P50, &l.P99, &l.Max)
+		FROM measured`, from, to).
+		Scan(&l.Versions, &l.Pending, &l.P50, &l.P99, &l.Max)
 	if err != nil {
 		return latency{}, fmt.Errorf("measure latency: %w", err)
 	}
