@@ -8,32 +8,41 @@ import (
 	"hotline-bridge/handlers/jurisdiction"
 )
 
-// admit prepares items for deciding with a few statements for all of them: it share-locks the organisation
-// paths they walk, locks the rows and their registrations, makes sure the tree it walks is the committed one,
-// and reads their ledger entries and their registrations'.
+// admit prepares items for deciding with a few statements for all of them: it locks the rows, share-locks the
+// registrations they read and the organisation paths they walk, makes sure the tree it walks is the committed
+// one, and reads their ledger entries and their registrations'.
 //
 // Locks before reads: two batches deciding the same new row would otherwise both find no ledger entry, and a
-// child reading its registration's entry while that registration is being decided would miss the outcome. The
-// shared locks on the path make a batch wait for a concurrent move of an organisation on it (which holds that
-// organisation exclusively); the tree version read after them then tells whether the cached tree is stale.
+// child reading its registration's entry while that registration is being decided would miss the outcome. A
+// registration is only read by its family's batches, so they share its lock, and only the batch deciding it
+// waits for them. The shared locks on the path make a batch wait for a concurrent move of an organisation on it
+// (which holds that organisation exclusively); the tree version read after them tells whether the cached tree
+// is stale.
+//
+// Shared locks go first, then the rows: a batch waiting for a registration being decided then holds none of
+// the rows that decision may carry along.
 func (b *batch) admit(ctx context.Context, items []*item) error {
-	if err := b.lockPaths(ctx, items, nil); err != nil {
+	own := ownLocks(items)
+	held := map[Ref]bool{}
+	for _, r := range own {
+		held[r] = true
+	}
+	if err := b.lockPaths(ctx, items, held, readLocks(items, held)); err != nil {
 		return err
 	}
-	if err := b.tx.Lock(ctx, rowLocks(items)); err != nil {
+	if err := b.tx.Lock(ctx, own); err != nil {
 		return err
 	}
-	return b.fetchLedger(ctx, ledgerRefs(items))
+	return b.fetchLedger(ctx, append(own, registrationRefs(items)...))
 }
 
-// lockPaths share-locks the paths the items walk until the tree they were computed on is the committed one.
-func (b *batch) lockPaths(ctx context.Context, items []*item, held map[Ref]bool) error {
-	if held == nil {
-		held = map[Ref]bool{}
-	}
+// lockPaths share-locks the registrations read and the paths walked until the tree they were computed on is
+// the committed one.
+func (b *batch) lockPaths(ctx context.Context, items []*item, held map[Ref]bool, read []Ref) error {
 	for range 8 {
-		paths := b.paths(items, held)
-		if err := b.tx.Share(ctx, paths); err != nil {
+		shared := append(read, b.paths(items, held)...)
+		read = nil
+		if err := b.tx.Share(ctx, shared); err != nil {
 			return err
 		}
 		version, err := b.tx.TreeVersion(ctx)
@@ -74,14 +83,23 @@ func walkStart(it *item) string {
 	return text(it.row, it.kind.OrgColumn)
 }
 
-// rowLocks are each item's registration and the item itself.
-func rowLocks(items []*item) []Ref {
-	refs := make([]Ref, 0, 2*len(items))
+// ownLocks are the rows the items decide.
+func ownLocks(items []*item) []Ref {
+	refs := make([]Ref, 0, len(items))
 	for _, it := range items {
-		if reg := registrationOf(it); reg != "" {
-			refs = append(refs, Ref{Table: events.WorkOrderKind.Table, ID: reg})
-		}
 		refs = append(refs, it.ref())
+	}
+	return refs
+}
+
+// readLocks are the registrations the items read and do not decide themselves; it marks them held.
+func readLocks(items []*item, held map[Ref]bool) []Ref {
+	var refs []Ref
+	for _, r := range registrationRefs(items) {
+		if !held[r] {
+			held[r] = true
+			refs = append(refs, r)
+		}
 	}
 	return refs
 }
@@ -92,9 +110,6 @@ func registrationOf(it *item) string {
 	}
 	return text(it.row, it.kind.RegistrationColumn)
 }
-
-// ledgerRefs are the rows whose entries deciding the items reads: the items' own and their registrations'.
-func ledgerRefs(items []*item) []Ref { return rowLocks(items) }
 
 // fetchLedger reads the entries of the rows the batch has not looked up yet.
 func (b *batch) fetchLedger(ctx context.Context, refs []Ref) error {
@@ -115,64 +130,73 @@ func (b *batch) fetchLedger(ctx context.Context, refs []Ref) error {
 	return err
 }
 
-// pullParents reads, in one query per kind, the parents upstream has but the ledger and the tree do not: during
-// a catch-up children are often consumed before their registration, and deciding the parent first spares
-// parking and releasing them. The rows that waited are marked pulled, so they do not ask again one by one.
-func (b *batch) pullParents(ctx context.Context, items []*item) ([]*item, error) {
-	inBatch := map[Ref]bool{}
-	for _, it := range items {
-		inBatch[it.ref()] = true
-	}
-	wanted := map[string][]string{}
-	asked := map[Ref]bool{}
-	for _, it := range items {
-		dep := b.waitsFor(ctx, it)
-		if dep == nil || inBatch[*dep] {
-			continue
-		}
-		it.pulled = true
-		if !asked[*dep] {
-			asked[*dep] = true
-			wanted[dep.Table] = append(wanted[dep.Table], dep.ID)
-		}
+// missingParents reads, in one query per kind, the parents upstream has but the ledger and the tree do not:
+// during a catch-up children are often consumed before their registration, and deciding the parent first spares
+// parking and releasing them. It reads the ledger without locks: a parent decided meanwhile is only pulled in
+// vain (the newer-wins gate sees it), and one missed is pulled by its row alone.
+func (b *batch) missingParents(ctx context.Context, items []*item) ([]events.RowVersion, error) {
+	registrations, err := b.tx.Ledger(ctx, registrationRefs(items))
+	if err != nil {
+		return nil, err
 	}
 	var pulled []events.RowVersion
-	for table, ids := range wanted {
+	for table, ids := range b.waitedFor(items, registrations) {
 		rows, err := b.sorter.upstream.Referencing(ctx, table, "id", ids)
 		if err != nil {
 			return nil, err
 		}
 		pulled = append(pulled, rows...)
 	}
-	parents := make([]*item, 0, len(pulled))
-	for _, v := range pulled {
-		parents = append(parents, newItem(v, true))
+	return pulled, nil
+}
+
+// waitedFor lists by kind the parents the items would wait for, leaving out those in the batch itself.
+func (b *batch) waitedFor(items []*item, registrations map[Ref]Entry) map[string][]string {
+	inBatch := map[Ref]bool{}
+	for _, it := range items {
+		inBatch[it.ref()] = true
 	}
-	parents = parentsFirst(parents)
-	return parents, b.admit(ctx, parents)
+	look := preRead(registrations)
+	wanted, asked := map[string][]string{}, map[Ref]bool{}
+	for _, it := range items {
+		dep := b.waitsFor(it, look)
+		if dep == nil || inBatch[*dep] {
+			continue
+		}
+		if !asked[*dep] {
+			asked[*dep] = true
+			wanted[dep.Table] = append(wanted[dep.Table], dep.ID)
+		}
+	}
+	return wanted
+}
+
+func registrationRefs(items []*item) []Ref {
+	var refs []Ref
+	for _, it := range items {
+		if reg := registrationOf(it); reg != "" {
+			refs = append(refs, Ref{Table: events.WorkOrderKind.Table, ID: reg})
+		}
+	}
+	return refs
+}
+
+// preRead answers registration lookups from a ledger read taken without locks.
+type preRead map[Ref]Entry
+
+func (p preRead) RegistrationUnit(id string) (string, bool) {
+	e := p[Ref{Table: events.WorkOrderKind.Table, ID: id}]
+	return e.Unit, e.Decided
 }
 
 // waitsFor is the parent an item would wait for if it were decided now, or nil.
-func (b *batch) waitsFor(ctx context.Context, it *item) *jurisdiction.Dependency {
+func (b *batch) waitsFor(it *item, regs jurisdiction.RegistrationLookup) *jurisdiction.Dependency {
 	if it.err != nil {
 		return nil
 	}
-	verdict, err := b.verdict(ctx, it)
+	verdict, err := b.sorter.units.Decide(it.kind, it.row, &b.tree, regs)
 	if err != nil {
 		return nil
 	}
 	return verdict.Waiting
-}
-
-// parentsFirst orders pulled rows so that organisations come before the registrations that name them.
-func parentsFirst(items []*item) []*item {
-	out := make([]*item, 0, len(items))
-	for _, tree := range []bool{true, false} {
-		for _, it := range items {
-			if it.kind.OrgTree == tree {
-				out = append(out, it)
-			}
-		}
-	}
-	return out
 }

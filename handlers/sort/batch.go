@@ -68,18 +68,56 @@ func (b *batch) run(ctx context.Context, rows []events.RowVersion, carried bool)
 	for _, v := range rows {
 		items = append(items, newItem(v, carried))
 	}
+	items = treeOrder(items)
 	if err := b.admit(ctx, items); err != nil {
 		return err
 	}
-	pulled, err := b.pullParents(ctx, items)
-	if err != nil {
-		return err
-	}
-	b.queue = append(pulled, items...)
+	b.queue = items
 	if err := b.drain(ctx); err != nil {
 		return err
 	}
 	return b.flush(ctx)
+}
+
+// refreshTree makes sure the batch starts from the committed tree, so that what it looks for upstream is what
+// is really missing; the locks it takes later check the tree again.
+func (b *batch) refreshTree(ctx context.Context) error {
+	version, err := b.tx.TreeVersion(ctx)
+	if err != nil || version == b.tree.version {
+		return err
+	}
+	b.tree.version, b.tree.base, err = b.sorter.tree.load(ctx, b.tx)
+	return err
+}
+
+// treeOrder puts organisations after their parents within the batch (everything else keeps its order): a
+// station decided before its district, captured in the same page, would otherwise wait for it.
+func treeOrder(items []*item) []*item {
+	byID := map[string]*item{}
+	for _, it := range items {
+		if it.kind.OrgTree && it.err == nil {
+			byID[it.v.ID] = it
+		}
+	}
+	if len(byID) == 0 {
+		return items
+	}
+	out, placed := make([]*item, 0, len(items)), map[*item]bool{}
+	var place func(it *item, depth int)
+	place = func(it *item, depth int) {
+		if placed[it] {
+			return
+		}
+		placed[it] = true
+		if parent := byID[text(it.row, "parent_id")]; parent != nil && depth < 64 {
+			place(parent, depth+1)
+		}
+		out = append(out, it)
+	}
+	for _, it := range items {
+		place(it, 0)
+	}
+	return out
 }
 
 func newItem(v events.RowVersion, carried bool) *item {

@@ -13,6 +13,8 @@ import (
 // of a batch, the store writes, the ledger and the distribution events commit together or not at all.
 type Store interface {
 	Apply(ctx context.Context, fn func(Tx) error) error
+	// BatchLimit is how many rows one transaction may decide; larger batches are decided in parts.
+	BatchLimit() int
 }
 
 // Tx is what sorting a batch does inside one store transaction: a few reads for the whole batch, then one Write.

@@ -7,6 +7,9 @@ import (
 	"fmt"
 	"maps"
 	"regexp"
+	"slices"
+
+	"github.com/tidwall/gjson"
 
 	"hotline-bridge/events"
 	"hotline-bridge/handlers/jurisdiction"
@@ -52,12 +55,33 @@ func (s *Sorter) Sort(ctx context.Context, v events.RowVersion) error {
 // unblock, families that move with their work order) in one store transaction. The rows that cannot be sorted
 // as they are come back with their reasons, for the caller to set aside; everything else is committed.
 func (s *Sorter) SortBatch(ctx context.Context, rows []events.RowVersion) ([]Rejected, error) {
-	return s.decideAll(ctx, rows, false)
+	var rejected []Rejected
+	for part := range slices.Chunk(rows, max(s.store.BatchLimit(), 1)) {
+		r, err := s.decideAll(ctx, part, false)
+		if err != nil {
+			return nil, err
+		}
+		rejected = append(rejected, r...)
+	}
+	return rejected, nil
 }
 
 // decideAll runs the batch until the store takes it: a value the store refuses makes its row bad, and the batch
 // is decided again without it, since what the others carry along may depend on it.
 func (s *Sorter) decideAll(ctx context.Context, rows []events.RowVersion, carried bool) ([]Rejected, error) {
+	return s.decideWithParents(ctx, rows, carried, 0)
+}
+
+// maxPullDepth bounds the chain of parents pulled for parents (a child's registration, its station, the
+// district above): a cycle in the tree upstream must not pull forever. Rows beyond it park.
+const maxPullDepth = 8
+
+func (s *Sorter) decideWithParents(ctx context.Context, rows []events.RowVersion, carried bool, depth int) ([]Rejected, error) {
+	if depth < maxPullDepth {
+		if err := s.pullParents(ctx, rows, depth); err != nil {
+			return nil, err
+		}
+	}
 	unstorable := map[string]string{}
 	for {
 		b, err := s.attempt(ctx, rows, carried, unstorable)
@@ -76,11 +100,40 @@ func (s *Sorter) decideAll(ctx context.Context, rows []events.RowVersion, carrie
 	}
 }
 
+// pullParents decides first, in transactions of their own, the parents the rows would wait for that upstream
+// has. Deciding them inside the rows' batch would take their locks while the rows' are held, and batches
+// pulling each other's parents would deadlock; apart, a parent is decided as its own batch would decide it.
+func (s *Sorter) pullParents(ctx context.Context, rows []events.RowVersion, depth int) error {
+	var parents []events.RowVersion
+	err := s.store.Apply(ctx, func(tx Tx) error {
+		b := s.newBatch(tx, nil)
+		items := make([]*item, 0, len(rows))
+		for _, v := range rows {
+			items = append(items, newItem(v, false))
+		}
+		if err := b.refreshTree(ctx); err != nil {
+			return err
+		}
+		var err error
+		parents, err = b.missingParents(ctx, treeOrder(items))
+		return err
+	})
+	if err != nil || len(parents) == 0 {
+		return err
+	}
+	_, err = s.decideWithParents(ctx, parents, true, depth+1) // a bad parent is quarantined; its children park
+	return err
+}
+
+func (s *Sorter) newBatch(tx Tx, unstorable map[string]string) *batch {
+	version, orgs := s.tree.snapshot()
+	return &batch{sorter: s, tx: tx, tree: treeView{version: version, base: orgs}, ledger: map[Ref]seen{}, unstorable: unstorable}
+}
+
 func (s *Sorter) attempt(ctx context.Context, rows []events.RowVersion, carried bool, unstorable map[string]string) (*batch, error) {
 	var b *batch
 	err := s.store.Apply(ctx, func(tx Tx) error {
-		version, orgs := s.tree.snapshot()
-		b = &batch{sorter: s, tx: tx, tree: treeView{version: version, base: orgs}, ledger: map[Ref]seen{}, unstorable: unstorable}
+		b = s.newBatch(tx, unstorable)
 		if changesTree(rows) {
 			if err := tx.LockTree(ctx); err != nil {
 				return err
@@ -112,30 +165,102 @@ func hasAll(have, more map[string]string) bool {
 var divisionCode = regexp.MustCompile(`^[0-9]{6}$`)
 
 // decodeRow parses and checks a captured row's generic invariants; kind-specific ones are the jurisdiction's.
+// Deciding reads a handful of columns, so the usual row is read for those alone; anything unusual about it (not
+// valid JSON, large enough that a field may be over the limit, a column that is an object) takes the full
+// decode, which names the problem.
 func decodeRow(v events.RowVersion) (jurisdiction.Row, error) {
+	kind, ok := events.KindByTable(v.Table)
+	if !ok {
+		return nil, &BadRowError{Table: v.Table, ID: v.ID, Reason: "unknown table"}
+	}
+	if row, ok := decodeDeciding(kind, v); ok {
+		return row, nil
+	}
+	return decodeFull(v)
+}
+
+// decidingColumns are the columns deciding a row of a kind reads, and those decodeRow checks.
+func decidingColumns(k events.Kind) map[string]bool {
+	cols := map[string]bool{"id": true, "is_deleted": true, "parent_id": true, "division_code": true, "business_division_code": true}
+	for _, c := range []string{k.OrgColumn, k.RegistrationColumn, k.DivisionColumn} {
+		if c != "" {
+			cols[c] = true
+		}
+	}
+	return cols
+}
+
+// decidingByTable is decidingColumns of every kind, computed once.
+var decidingByTable = func() map[string]map[string]bool {
+	m := map[string]map[string]bool{}
+	for _, k := range events.Catalogue {
+		m[k.Table] = decidingColumns(k)
+	}
+	return m
+}()
+
+// decodeDeciding reads only the deciding columns, in one pass; ok is false when the row needs the full decode.
+func decodeDeciding(kind events.Kind, v events.RowVersion) (jurisdiction.Row, bool) {
+	if len(v.Payload) > MaxFieldBytes || !gjson.ValidBytes(v.Payload) {
+		return nil, false
+	}
+	doc := gjson.ParseBytes(v.Payload)
+	if !doc.IsObject() {
+		return nil, false
+	}
+	wanted, row, ok := decidingByTable[kind.Table], jurisdiction.Row{}, true
+	doc.ForEach(func(key, r gjson.Result) bool {
+		if !wanted[key.Str] {
+			return true
+		}
+		switch r.Type {
+		case gjson.String:
+			row[key.Str] = r.Str
+		case gjson.Number:
+			row[key.Str] = r.Num
+		case gjson.True, gjson.False:
+			row[key.Str] = r.Bool()
+		case gjson.Null:
+			row[key.Str] = nil
+		default:
+			ok = false // an object or array: the full decode keeps its Go type for the error
+		}
+		return ok
+	})
+	return row, ok && checkRow(v, row) == nil
+}
+
+// decodeFull decodes every column, and says what is wrong with the row.
+func decodeFull(v events.RowVersion) (jurisdiction.Row, error) {
+	var row jurisdiction.Row
+	if err := json.Unmarshal(v.Payload, &row); err != nil {
+		return nil, &BadRowError{Table: v.Table, ID: v.ID, Reason: fmt.Sprintf("payload is not a JSON object: %v", err)}
+	}
+	if err := checkRow(v, row); err != nil {
+		return nil, err
+	}
+	return row, nil
+}
+
+// checkRow checks the generic invariants: the payload names the row, no text is over the limit, division codes
+// are six digits.
+func checkRow(v events.RowVersion, row jurisdiction.Row) error {
 	bad := func(format string, args ...any) error {
 		return &BadRowError{Table: v.Table, ID: v.ID, Reason: fmt.Sprintf(format, args...)}
 	}
-	if _, ok := events.KindByTable(v.Table); !ok {
-		return nil, bad("unknown table")
-	}
-	var row jurisdiction.Row
-	if err := json.Unmarshal(v.Payload, &row); err != nil {
-		return nil, bad("payload is not a JSON object: %v", err)
-	}
 	if id, _ := row["id"].(string); id != v.ID || id == "" {
-		return nil, bad("payload id %q does not match the event's row id", row["id"])
+		return bad("payload id %q does not match the event's row id", row["id"])
 	}
 	for col, val := range row {
 		s, isText := val.(string)
 		if isText && len(s) > MaxFieldBytes {
-			return nil, bad("column %s is %d bytes, over the %d limit", col, len(s), MaxFieldBytes)
+			return bad("column %s is %d bytes, over the %d limit", col, len(s), MaxFieldBytes)
 		}
 		if isText && s != "" && (col == "division_code" || col == "business_division_code") && !divisionCode.MatchString(s) {
-			return nil, bad("column %s is not a six-digit GB/T 2260 code", col)
+			return bad("column %s is not a six-digit GB/T 2260 code", col)
 		}
 	}
-	return row, nil
+	return nil
 }
 
 // asBadRow turns a jurisdiction or store error about the row's content into a BadRowError.

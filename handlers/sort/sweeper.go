@@ -25,7 +25,7 @@ func (s *Sorter) Sweep(ctx context.Context, parked ParkedRows, maxWait time.Dura
 	if err != nil {
 		return 0, 0, fmt.Errorf("find decidable parked rows: %w", err)
 	}
-	for chunk := range slices.Chunk(rows, resortChunk) {
+	for chunk := range slices.Chunk(rows, min(resortChunk, max(s.store.BatchLimit(), 1))) {
 		// Released rows are versions seen before, decided again; a bad one is quarantined in the batch.
 		if _, err := s.decideAll(ctx, chunk, true); err != nil {
 			return released, 0, err

@@ -3,7 +3,7 @@ package sort
 import (
 	"context"
 	"encoding/json"
-		"maps"
+	"maps"
 	"slices"
 	"time"
 

@@ -19,6 +19,11 @@ func NewSubscriber(cfg Config, group string, logger watermill.LoggerAdapter) (*w
 	sc.Consumer.Return.Errors = true
 	sc.Consumer.Offsets.Initial = sarama.OffsetOldest
 	sc.Consumer.Offsets.AutoCommit.Interval = 200 * time.Millisecond
+	// A capture record is an envelope of up to a thousand rows, and a consumer holds a buffer per partition it
+	// reads (seventy-two for the capture topics): sarama's default of 256 records each would let a catch-up's
+	// backlog fill memory. The handler takes one record at a time per partition anyway.
+	sc.ChannelBufferSize = 2
+	sc.Consumer.Fetch.Default = 256 << 10
 	sub, err := wmkafka.NewSubscriber(wmkafka.SubscriberConfig{
 		Brokers:               cfg.Brokers,
 		Unmarshaler:           wmkafka.DefaultMarshaler{},

@@ -19,6 +19,7 @@ type Store struct {
 	db     *pgxpool.Pool
 	schema string
 	tables map[string]tableSQL
+	limit  int // rows one sorting transaction may decide
 }
 
 var _ sort.Store = (*Store)(nil)
@@ -33,8 +34,36 @@ func NewStore(ctx context.Context, db *pgxpool.Pool, schema string) (*Store, err
 		}
 		s.tables[k.Table] = t
 	}
-	return s, nil
+	var err error
+	s.limit, err = batchLimit(ctx, db)
+	return s, err
 }
+
+// Bounds of the rows one sorting transaction decides.
+const (
+	minBatchRows = 50
+	maxBatchRows = 1000
+	// locksPerRow is what deciding a row may hold of the lock table, with a margin: its own lock, its
+	// registration's, a share of the organisations it walks.
+	locksPerRow = 4
+)
+
+// batchLimit sizes sorting transactions to the server's shared lock table: a batch locks every row it decides
+// (advisory locks, which cover rows not stored yet), and all the pool's transactions together must fit in
+// max_locks_per_transaction × (max_connections + max_prepared_transactions), or PostgreSQL runs out of shared
+// memory. With the default of 64 that is a few hundred rows per transaction; 256 or more allows the largest.
+func batchLimit(ctx context.Context, db *pgxpool.Pool) (int, error) {
+	var capacity int
+	err := db.QueryRow(ctx, `SELECT current_setting('max_locks_per_transaction')::int
+		* (current_setting('max_connections')::int + current_setting('max_prepared_transactions')::int)`).Scan(&capacity)
+	if err != nil {
+		return 0, fmt.Errorf("read the lock table size: %w", err)
+	}
+	return min(max(capacity/(int(db.Config().MaxConns)*locksPerRow), minBatchRows), maxBatchRows), nil
+}
+
+// BatchLimit is how many rows one sorting transaction may decide.
+func (s *Store) BatchLimit() int { return s.limit }
 
 // Apply runs fn in one transaction.
 func (s *Store) Apply(ctx context.Context, fn func(sort.Tx) error) error {
@@ -106,9 +135,11 @@ func (t *storeTx) Ledger(ctx context.Context, rows []sort.Ref) (map[sort.Ref]sor
 			out[ref] = e
 		}
 		return r.Err()
-	}, `SELECT s.table_name, s.id, s.update_time, s.digest, s.decided, s.unit_code, s.record_key
+	}, // One primary-key probe per row: the planner cannot know how few rows unnest yields, and would otherwise
+		// hash the whole ledger for a few hundred of them.
+		`SELECT s.table_name, s.id, s.update_time, s.digest, s.decided, s.unit_code, s.record_key
 		FROM unnest($1::text[], $2::text[]) AS k(table_name, id)
-		JOIN bridge.row_state s ON s.table_name = k.table_name AND s.id = k.id`, tables, ids)
+		CROSS JOIN LATERAL (SELECT * FROM bridge.row_state r WHERE r.table_name = k.table_name AND r.id = k.id) s`, tables, ids)
 	if err != nil {
 		return nil, fmt.Errorf("read the ledger of %d rows: %w", len(rows), err)
 	}

@@ -148,6 +148,9 @@ func serverArgs(dir string, port int, opts Options) []string {
 		"wal_level":               "logical", // lets tests use logical decoding
 		"logging_collector":       "off",
 		"log_min_messages":        "warning",
+		// The sorter sizes its transactions to the lock table (see infra/postgres/store.go); the README asks
+		// production stores for the same setting.
+		"max_locks_per_transaction": "256",
 	}
 	for k, v := range opts.Settings {
 		settings[k] = v
