@@ -1,12 +1,14 @@
 package main
 
 import (
+	"cmp"
 	"log/slog"
 	"os"
 
 	"github.com/spf13/cobra"
 
 	"hotline-bridge/pipeline"
+	"hotline-bridge/pipeline/progress"
 )
 
 // cli holds what every command shares: the config file path and the connection flags.
@@ -30,6 +32,14 @@ func newRootCommand() *cobra.Command {
 	f.String("log-level", "", "debug, info, warn or error")
 	f.String("units", "", "unit catalogue YAML file replacing the embedded default (BRIDGE_UNITS)")
 	f.String("store-schema", "", "schema of the dedicated store (default wuhan)")
+	prof := &profiles{}
+	prof.flags(root)
+	var stopProfiles func() error
+	root.PersistentPreRunE = func(*cobra.Command, []string) (err error) {
+		stopProfiles, err = prof.start()
+		return err
+	}
+	root.PersistentPostRunE = func(*cobra.Command, []string) error { return stopProfiles() }
 	root.AddCommand(c.migrateCommand(), c.seedCommand(), c.runCommand(), c.tailCommand(), c.demoCommand())
 	return root
 }
@@ -70,10 +80,14 @@ func (c *cli) runCommand() *cobra.Command {
 		Short: "Run the bridge continuously",
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, log, err := c.load(cmd, pipeline.Needs{Upstream: true, Store: true, Kafka: true})
-			if err != nil {
-				return err
+			if err != nil || !untilIdle {
+				return cmp.Or(err, pipeline.Run(cmd.Context(), cfg, log, false))
 			}
-			return pipeline.Run(cmd.Context(), cfg, log, untilIdle)
+			// A catch-up shows how far it is; the logs go through the display, so they do not tear its bars.
+			counts := pipeline.NewRunProgress()
+			shown := progress.Show(cmd.Context(), os.Stderr, counts.Stages(), progress.Options{})
+			defer shown.Stop()
+			return pipeline.RunCounted(cmd.Context(), cfg, pipeline.NewLogger(shown, cfg.LogLevel), true, counts)
 		},
 	}
 	f := cmd.Flags()

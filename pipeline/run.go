@@ -29,19 +29,25 @@ type bridge struct {
 	sorter    *sort.Sorter
 	// partitions is every topic's partition count, as the broker has it.
 	partitions map[string]int
-	sender    *kafka.Sender
-	forwarder *distribute.Forwarder
+	counts     *RunProgress
+	sender     *kafka.Sender
+	forwarder  *distribute.Forwarder
 }
 
 // Run starts the bridge and runs until ctx ends, or, with untilIdle, until everything is caught up: every kind
 // captured, every captured event sorted, nothing parked that could be decided.
 func Run(ctx context.Context, cfg Config, log *slog.Logger, untilIdle bool) error {
-	b, err := open(ctx, cfg, log)
+	return RunCounted(ctx, cfg, log, untilIdle, nil)
+}
+
+// RunCounted is Run counting its work in counts (nil counts nothing).
+func RunCounted(ctx context.Context, cfg Config, log *slog.Logger, untilIdle bool, counts *RunProgress) error {
+	b, err := open(ctx, cfg, log, counts)
 	if err != nil {
 		return err
 	}
 	defer b.close()
-	router, err := newSortRouter(cfg, log, b.sorter, b.dedicated, b.pub)
+	router, err := newSortRouter(cfg, log, counts.countSorted(b.sorter.Handle), b.dedicated, b.pub)
 	if err != nil {
 		return err
 	}
@@ -54,6 +60,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, untilIdle bool) erro
 	case err := <-routerDone:
 		return fmt.Errorf("sort router: %w", err)
 	}
+	counts.watch(runCtx, log, b.upstream, b.store)
 	var workers sync.WaitGroup
 	workers.Go(func() { sweepParked(runCtx, log, b.sorter, b.dedicated, 2*time.Second, cfg.OrphanAfter) })
 	workers.Go(func() { pruneLedger(runCtx, log, b.dedicated, 10*time.Minute, cfg.LedgerRetention) })
@@ -80,8 +87,8 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, untilIdle bool) erro
 	return err
 }
 
-func open(ctx context.Context, cfg Config, log *slog.Logger) (_ *bridge, err error) {
-	b := &bridge{cfg: cfg, log: log}
+func open(ctx context.Context, cfg Config, log *slog.Logger, counts *RunProgress) (_ *bridge, err error) {
+	b := &bridge{cfg: cfg, log: log, counts: counts}
 	defer func() {
 		if err != nil {
 			b.close()
@@ -116,7 +123,7 @@ func open(ctx context.Context, cfg Config, log *slog.Logger) (_ *bridge, err err
 	if b.sender, err = kafka.NewSender(cfg.kafka(), cfg.TopicPrefix); err != nil {
 		return nil, err
 	}
-	b.forwarder, err = distribute.NewForwarder(distribute.Config{}, postgres.NewOutbox(b.store), b.sender, log)
+	b.forwarder, err = distribute.NewForwarder(distribute.Config{Forwarded: counts.forwarded}, postgres.NewOutbox(b.store), b.sender, log)
 	return b, err
 }
 
@@ -136,6 +143,7 @@ func (b *bridge) close() {
 
 func (b *bridge) runCapture(ctx context.Context, untilIdle bool) error {
 	runner := newCaptureRunner(b.cfg, b.log, b.upstream, b.store, b.pub, b.partitions)
+	runner.OnRound = b.counts.onRound
 	if err := runner.Run(ctx, untilIdle); err != nil {
 		return err
 	}

@@ -33,7 +33,7 @@ func QuarantineTopic(prefix string) string { return prefix + ".quarantine" }
 // of rows) per store transaction. Rows the sorter cannot handle go to the quarantine topic with their reason, and
 // a second handler records them where inspection sees them; any other failure (a database down) is retried,
 // never dropped.
-func newSortRouter(cfg Config, log *slog.Logger, sorter *sort.Sorter, store *postgres.Store, pub message.Publisher) (*message.Router, error) {
+func newSortRouter(cfg Config, log *slog.Logger, sortRecord message.HandlerFunc, store *postgres.Store, pub message.Publisher) (*message.Router, error) {
 	logger := watermill.NewSlogLoggerWithLevelMapping(log, map[slog.Level]slog.Level{slog.LevelInfo: slog.LevelDebug})
 	router, err := message.NewRouter(message.RouterConfig{CloseTimeout: 30 * time.Second}, logger)
 	if err != nil {
@@ -53,7 +53,7 @@ func newSortRouter(cfg Config, log *slog.Logger, sorter *sort.Sorter, store *pos
 		return nil, err
 	}
 	for _, k := range events.Catalogue {
-		h := router.AddHandler(sortHandler+k.Table, events.CaptureTopic(cfg.TopicPrefix, k.Table), sortSub, quarantine, sharedPublisher{pub}, sorter.Handle)
+		h := router.AddHandler(sortHandler+k.Table, events.CaptureTopic(cfg.TopicPrefix, k.Table), sortSub, quarantine, sharedPublisher{pub}, sortRecord)
 		// Outermost first: a record that cannot be read at all goes to quarantine; anything else is retried, and
 		// after that the message is nacked and redelivered, never dropped. Recoverer is innermost so that a panic
 		// becomes an error those see. They wrap the sort handlers only: around the quarantine recorder, a panic

@@ -18,6 +18,8 @@ type Config struct {
 	BatchSize  int           // events per claim, send and mark; default 1000, one sarama SendMessages call
 	MinBackoff time.Duration // pause after the first failure in a row; default 200ms
 	MaxBackoff time.Duration // longest pause while the broker or the database stays down; default 5s
+	// Forwarded, when set, is told how many events each batch published (progress, metrics).
+	Forwarded func(n int)
 }
 
 func (c *Config) setDefaults() {
@@ -83,6 +85,9 @@ func (f *Forwarder) Forward(ctx context.Context) (int, error) {
 	})
 	if err != nil {
 		return 0, err
+	}
+	if f.cfg.Forwarded != nil && forwarded > 0 {
+		f.cfg.Forwarded(forwarded)
 	}
 	return forwarded, nil
 }
