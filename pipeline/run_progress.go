@@ -21,7 +21,9 @@ import (
 type RunProgress struct {
 	captured, sorted, published atomic.Int64
 	backlog                     atomic.Int64 // upstream rows after the watermarks when the run started
-	pending                     atomic.Int64 // distribution events committed and not yet on the broker
+	// committed is the events published by the last outbox look plus those it found pending: all the events
+	// known then, which the published count reaches once they are out.
+	committed atomic.Int64
 }
 
 // NewRunProgress is a zero count.
@@ -32,7 +34,7 @@ func (p *RunProgress) Stages() []progress.Stage {
 	return []progress.Stage{
 		{Name: "captured", Done: p.captured.Load, Total: func() int64 { return max(p.backlog.Load(), p.captured.Load()) }},
 		{Name: "sorted", Done: p.sorted.Load, Total: p.captured.Load},
-		{Name: "published", Done: p.published.Load, Total: func() int64 { return p.published.Load() + p.pending.Load() }},
+		{Name: "published", Done: p.published.Load, Total: func() int64 { return max(p.published.Load(), p.committed.Load()) }},
 	}
 }
 
@@ -81,8 +83,9 @@ func (p *RunProgress) watch(ctx context.Context, log *slog.Logger, upstream, sto
 	}()
 	go func() {
 		for ctx.Err() == nil {
-			if n, err := postgres.OutboxBacklog(ctx, store); err == nil {
-				p.pending.Store(n)
+			published := p.published.Load()
+			if pending, err := postgres.OutboxBacklog(ctx, store); err == nil {
+				p.committed.Store(published + pending)
 			}
 			select {
 			case <-ctx.Done():
