@@ -8,41 +8,38 @@ import (
 	"hotline-bridge/handlers/jurisdiction"
 )
 
-// admit prepares items for deciding with a few statements for all of them: it locks the rows, share-locks the
-// registrations they read and the organisation paths they walk, makes sure the tree it walks is the committed
+// admit prepares items for deciding with a few statements for all of them: it share-locks the organisation
+// paths they walk, locks the rows and the registrations they read, makes sure the tree it walks is the committed
 // one, and reads their ledger entries and their registrations'.
 //
 // Locks before reads: two batches deciding the same new row would otherwise both find no ledger entry, and a
-// child reading its registration's entry while that registration is being decided would miss the outcome. A
-// registration is only read by its family's batches, so they share its lock, and only the batch deciding it
-// waits for them. The shared locks on the path make a batch wait for a concurrent move of an organisation on it
-// (which holds that organisation exclusively); the tree version read after them tells whether the cached tree
-// is stale.
+// child reading its registration's entry while that registration is being decided would miss the outcome. The
+// shared locks on the path make a batch wait for a concurrent move of an organisation on it (which holds that
+// organisation exclusively); the tree version read after them tells whether the cached tree is stale.
 //
-// Shared locks go first, then the rows: a batch waiting for a registration being decided then holds none of
-// the rows that decision may carry along.
+// The registrations are locked exclusively, with the rows, in one statement: a family's batches then wait for
+// each other on their registration. Shared registration locks were measured, and cost more: the batch that pulls
+// a registration must then hold it exclusively beside others' shared holds, and such batches deadlocked.
 func (b *batch) admit(ctx context.Context, items []*item) error {
 	own := ownLocks(items)
 	held := map[Ref]bool{}
 	for _, r := range own {
 		held[r] = true
 	}
-	if err := b.lockPaths(ctx, items, held, readLocks(items, held)); err != nil {
+	read := readLocks(items, held)
+	if err := b.lockPaths(ctx, items, held); err != nil {
 		return err
 	}
-	if err := b.tx.Lock(ctx, own); err != nil {
+	if err := b.tx.Lock(ctx, append(own, read...)); err != nil {
 		return err
 	}
 	return b.fetchLedger(ctx, append(own, registrationRefs(items)...))
 }
 
-// lockPaths share-locks the registrations read and the paths walked until the tree they were computed on is
-// the committed one.
-func (b *batch) lockPaths(ctx context.Context, items []*item, held map[Ref]bool, read []Ref) error {
+// lockPaths share-locks the paths walked until the tree they were computed on is the committed one.
+func (b *batch) lockPaths(ctx context.Context, items []*item, held map[Ref]bool) error {
 	for range 8 {
-		shared := append(read, b.paths(items, held)...)
-		read = nil
-		if err := b.tx.Share(ctx, shared); err != nil {
+		if err := b.tx.Share(ctx, b.paths(items, held)); err != nil {
 			return err
 		}
 		version, err := b.tx.TreeVersion(ctx)
@@ -131,9 +128,10 @@ func (b *batch) fetchLedger(ctx context.Context, refs []Ref) error {
 }
 
 // missingParents reads, in one query per kind, the parents upstream has but the ledger and the tree do not:
-// during a catch-up children are often consumed before their registration, and deciding the parent first spares
-// parking and releasing them. It reads the ledger without locks: a parent decided meanwhile is only pulled in
-// vain (the newer-wins gate sees it), and one missed is pulled by its row alone.
+// during a catch-up children are often consumed before their registration, and deciding the parent first, in
+// the same batch, spares parking and releasing them. It reads the ledger before the batch takes its locks, so
+// that the parents' locks go out with the rows': a parent decided meanwhile is only pulled in vain (the
+// newer-wins gate sees it).
 func (b *batch) missingParents(ctx context.Context, items []*item) ([]events.RowVersion, error) {
 	registrations, err := b.tx.Ledger(ctx, registrationRefs(items))
 	if err != nil {
@@ -163,6 +161,7 @@ func (b *batch) waitedFor(items []*item, registrations map[Ref]Entry) map[string
 		if dep == nil || inBatch[*dep] {
 			continue
 		}
+		it.pulled = true // decided after its parent; it does not look again on its own
 		if !asked[*dep] {
 			asked[*dep] = true
 			wanted[dep.Table] = append(wanted[dep.Table], dep.ID)

@@ -69,10 +69,23 @@ func (b *batch) run(ctx context.Context, rows []events.RowVersion, carried bool)
 		items = append(items, newItem(v, carried))
 	}
 	items = treeOrder(items)
-	if err := b.admit(ctx, items); err != nil {
+	if err := b.refreshTree(ctx); err != nil {
 		return err
 	}
-	b.queue = items
+	pulled, err := b.missingParents(ctx, items)
+	if err != nil {
+		return err
+	}
+	parents := make([]*item, 0, len(pulled))
+	for _, v := range pulled {
+		parents = append(parents, newItem(v, true))
+	}
+	// The rows and the parents pulled for them are admitted together: their locks go out in one statement
+	// each, in one global order, rather than the parents' being taken later while the rows' are held.
+	b.queue = append(treeOrder(parents), items...)
+	if err := b.admit(ctx, b.queue); err != nil {
+		return err
+	}
 	if err := b.drain(ctx); err != nil {
 		return err
 	}

@@ -180,11 +180,11 @@ type lookups struct {
 }
 
 // RegistrationUnit is the unit a registration was decided into; known is false until it is decided. A
-// registration the batch did not look up yet is share-locked first, to wait for a decision of it in flight.
+// registration the batch did not look up yet is locked first, to wait for a decision of it in flight.
 func (l *lookups) RegistrationUnit(id string) (string, bool) {
 	ref := Ref{Table: events.WorkOrderKind.Table, ID: id}
 	if _, looked := l.batch.ledger[ref]; !looked && l.err == nil {
-		if l.err = l.batch.tx.Share(l.ctx, []Ref{ref}); l.err == nil {
+		if l.err = l.batch.tx.Lock(l.ctx, []Ref{ref}); l.err == nil {
 			l.err = l.batch.fetchLedger(l.ctx, []Ref{ref})
 		}
 	}

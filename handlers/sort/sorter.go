@@ -69,19 +69,6 @@ func (s *Sorter) SortBatch(ctx context.Context, rows []events.RowVersion) ([]Rej
 // decideAll runs the batch until the store takes it: a value the store refuses makes its row bad, and the batch
 // is decided again without it, since what the others carry along may depend on it.
 func (s *Sorter) decideAll(ctx context.Context, rows []events.RowVersion, carried bool) ([]Rejected, error) {
-	return s.decideWithParents(ctx, rows, carried, 0)
-}
-
-// maxPullDepth bounds the chain of parents pulled for parents (a child's registration, its station, the
-// district above): a cycle in the tree upstream must not pull forever. Rows beyond it park.
-const maxPullDepth = 8
-
-func (s *Sorter) decideWithParents(ctx context.Context, rows []events.RowVersion, carried bool, depth int) ([]Rejected, error) {
-	if depth < maxPullDepth {
-		if err := s.pullParents(ctx, rows, depth); err != nil {
-			return nil, err
-		}
-	}
 	unstorable := map[string]string{}
 	for {
 		b, err := s.attempt(ctx, rows, carried, unstorable)
@@ -98,31 +85,6 @@ func (s *Sorter) decideWithParents(ctx context.Context, rows []events.RowVersion
 		}
 		return b.rejected, nil
 	}
-}
-
-// pullParents decides first, in transactions of their own, the parents the rows would wait for that upstream
-// has. Deciding them inside the rows' batch would take their locks while the rows' are held, and batches
-// pulling each other's parents would deadlock; apart, a parent is decided as its own batch would decide it.
-func (s *Sorter) pullParents(ctx context.Context, rows []events.RowVersion, depth int) error {
-	var parents []events.RowVersion
-	err := s.store.Apply(ctx, func(tx Tx) error {
-		b := s.newBatch(tx, nil)
-		items := make([]*item, 0, len(rows))
-		for _, v := range rows {
-			items = append(items, newItem(v, false))
-		}
-		if err := b.refreshTree(ctx); err != nil {
-			return err
-		}
-		var err error
-		parents, err = b.missingParents(ctx, treeOrder(items))
-		return err
-	})
-	if err != nil || len(parents) == 0 {
-		return err
-	}
-	_, err = s.decideWithParents(ctx, parents, true, depth+1) // a bad parent is quarantined; its children park
-	return err
 }
 
 func (s *Sorter) newBatch(tx Tx, unstorable map[string]string) *batch {
