@@ -9,24 +9,13 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"hotline-bridge/events"
-	"hotline-bridge/handlers/jurisdiction"
-	"hotline-bridge/handlers/sort"
-	"hotline-bridge/infra/postgres"
 )
 
 // The ledger forgets only what can no longer matter: rows not Wuhan's, of kinds nothing depends on, decided
 // longer ago than the retention. Work orders, organisations, Wuhan's rows, parked rows and recent ones stay.
 func TestPruneLedgerForgetsOnlyOldNonWuhanRowsNothingDependsOn(t *testing.T) {
 	ctx := context.Background()
-	db := newBridgeDB(t)
-	if err := postgres.EnsureStore(ctx, db, "wuhan"); err != nil {
-		t.Fatal(err)
-	}
-	store, err := postgres.NewStore(ctx, db, "wuhan")
-	if err != nil {
-		t.Fatal(err)
-	}
-	sorter := sort.NewSorter(jurisdiction.DefaultUnits(), store, noUpstream{})
+	db, store, sorter := newSortingStore(t)
 	for i, v := range []events.RowVersion{
 		rowVersion(t, events.Organization, "ORG-SAMR", 0, map[string]any{}),
 		rowVersion(t, events.Organization, "ORG-420100", 1, map[string]any{"parent_id": "ORG-SAMR", "division_code": "420100"}),

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+
 	"hotline-bridge/events"
 	"hotline-bridge/handlers/jurisdiction"
 	"hotline-bridge/handlers/sort"
@@ -19,6 +21,20 @@ type noUpstream struct{}
 
 func (noUpstream) Referencing(context.Context, string, string, []string) ([]events.RowVersion, error) {
 	return nil, nil
+}
+
+// newSortingStore is a fresh bridge database with the dedicated store and a sorter over it.
+func newSortingStore(t *testing.T) (*pgxpool.Pool, *postgres.Store, *sort.Sorter) {
+	t.Helper()
+	db := newBridgeDB(t)
+	if err := postgres.EnsureStore(context.Background(), db, "wuhan"); err != nil {
+		t.Fatal(err)
+	}
+	store, err := postgres.NewStore(context.Background(), db, "wuhan")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return db, store, sort.NewSorter(jurisdiction.DefaultUnits(), store, noUpstream{})
 }
 
 func rowVersion(t *testing.T, table, id string, minute int, cols map[string]any) events.RowVersion {
@@ -38,15 +54,7 @@ func rowVersion(t *testing.T, table, id string, minute int, cols map[string]any)
 // the new district, instead of walking the old tree and staying in the old district for good.
 func TestDecisionWaitsForAConcurrentOrganisationMove(t *testing.T) {
 	ctx := context.Background()
-	db := newBridgeDB(t)
-	if err := postgres.EnsureStore(ctx, db, "wuhan"); err != nil {
-		t.Fatal(err)
-	}
-	store, err := postgres.NewStore(ctx, db, "wuhan")
-	if err != nil {
-		t.Fatal(err)
-	}
-	sorter := sort.NewSorter(jurisdiction.DefaultUnits(), store, noUpstream{})
+	db, store, sorter := newSortingStore(t)
 	for i, org := range [][3]string{
 		{"ORG-SAMR", "", ""}, {"ORG-420000", "ORG-SAMR", "420000"}, {"ORG-420100", "ORG-420000", "420100"},
 		{"ORG-420102", "ORG-420100", "420102"}, {"ORG-420106", "ORG-420100", "420106"}, {"ORG-420102-S01", "ORG-420102", ""},
