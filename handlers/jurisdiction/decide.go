@@ -50,38 +50,31 @@ func (u *Units) decide(kind events.Kind, row Row, orgs OrgLookup, regs Registrat
 	if err != nil {
 		return Verdict{}, err
 	}
-	for _, s := range u.steps(kind, orgs, regs) {
-		value, err := row.text(s.column)
+	for _, col := range [...]string{kind.OrgColumn, kind.RegistrationColumn, kind.DivisionColumn} {
+		if col == "" {
+			continue
+		}
+		value, err := row.text(col)
 		if err != nil {
 			return Verdict{}, err
 		}
 		if value != "" {
-			return s.decide(value)
+			return u.decideBy(kind, col, value, orgs, regs)
 		}
 	}
 	return notWuhan, nil
 }
 
-// step is one deciding column and how its value decides.
-type step struct {
-	column string
-	decide func(value string) (Verdict, error)
-}
-
-// steps lists the kind's deciding columns in precedence order, skipping those the kind does not have.
-func (u *Units) steps(kind events.Kind, orgs OrgLookup, regs RegistrationLookup) []step {
-	all := []step{
-		{kind.OrgColumn, func(id string) (Verdict, error) { return u.OrgUnit(id, orgs) }},
-		{kind.RegistrationColumn, func(id string) (Verdict, error) { return registrationUnit(id, regs), nil }},
-		{kind.DivisionColumn, func(code string) (Verdict, error) { return u.divisionUnit(kind.DivisionColumn, code) }},
+// decideBy decides by the first deciding column with a value: an organisation's unit, a work order's, or a
+// division's. (A switch, not a list of closures: it runs for every national row.)
+func (u *Units) decideBy(kind events.Kind, col, value string, orgs OrgLookup, regs RegistrationLookup) (Verdict, error) {
+	switch col {
+	case kind.OrgColumn:
+		return u.OrgUnit(value, orgs)
+	case kind.RegistrationColumn:
+		return registrationUnit(value, regs), nil
 	}
-	steps := all[:0]
-	for _, s := range all {
-		if s.column != "" {
-			steps = append(steps, s)
-		}
-	}
-	return steps
+	return u.divisionUnit(kind.DivisionColumn, value)
 }
 
 // withSelf makes the row a node of its own walk when the kind's OrgColumn is the row's own id (the
