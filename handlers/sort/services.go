@@ -2,6 +2,7 @@ package sort
 
 import (
 	"context"
+	"errors"
 	"strconv"
 	"time"
 
@@ -134,6 +135,10 @@ type QuarantineRow struct {
 	Version events.RowVersion
 	Reason  string
 }
+
+// ErrConflict marks a transaction the store aborted to resolve a conflict with another one (a deadlock between
+// batches that lock rows they carry along): deciding the batch again succeeds, so it is not a failure to report.
+var ErrConflict = errors.New("transaction aborted by a conflict with another")
 
 // UnstorableError names the rows of a batch whose values the store refuses, with each reason.
 type UnstorableError struct {

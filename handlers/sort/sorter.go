@@ -70,11 +70,15 @@ func (s *Sorter) SortBatch(ctx context.Context, rows []events.RowVersion) ([]Rej
 // is decided again without it, since what the others carry along may depend on it.
 func (s *Sorter) decideAll(ctx context.Context, rows []events.RowVersion, carried bool) ([]Rejected, error) {
 	unstorable := map[string]string{}
-	for {
+	for conflicts := 0; ; {
 		b, err := s.attempt(ctx, rows, carried, unstorable)
 		var refused *UnstorableError
 		if errors.As(err, &refused) && !hasAll(unstorable, refused.Reasons) {
 			maps.Copy(unstorable, refused.Reasons)
+			continue
+		}
+		if errors.Is(err, ErrConflict) && conflicts < maxConflicts {
+			conflicts++
 			continue
 		}
 		if err != nil {
@@ -86,6 +90,10 @@ func (s *Sorter) decideAll(ctx context.Context, rows []events.RowVersion, carrie
 		return b.rejected, nil
 	}
 }
+
+// maxConflicts bounds how often a batch is decided again after the store aborted it for a deadlock; past it the
+// error goes to the router's retry, with backoff and a report.
+const maxConflicts = 5
 
 func (s *Sorter) newBatch(tx Tx, unstorable map[string]string) *batch {
 	version, orgs := s.tree.snapshot()

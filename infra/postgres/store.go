@@ -2,9 +2,11 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"hotline-bridge/events"
@@ -67,9 +69,19 @@ func (s *Store) BatchLimit() int { return s.limit }
 
 // Apply runs fn in one transaction.
 func (s *Store) Apply(ctx context.Context, fn func(sort.Tx) error) error {
-	return pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
+	err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
 		return fn(&storeTx{store: s, tx: tx})
 	})
+	if isConflict(err) {
+		return fmt.Errorf("%w: %w", sort.ErrConflict, err)
+	}
+	return err
+}
+
+// isConflict reports a transaction PostgreSQL aborted to resolve a deadlock or a serialisation conflict.
+func isConflict(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && (pgErr.Code == "40P01" || pgErr.Code == "40001")
 }
 
 type storeTx struct {
