@@ -2,7 +2,6 @@ package sort
 
 import (
 	"context"
-	"fmt"
 
 	"hotline-bridge/events"
 	"hotline-bridge/handlers/jurisdiction"
@@ -15,9 +14,6 @@ type Previous struct {
 	Decided     bool // a version of the row was decided before
 	SameVersion bool // the version now being decided is the one decided before
 }
-
-// String is for error messages.
-func (p Previous) String() string { return fmt.Sprintf("decided=%t unit=%q", p.Decided, p.Unit) }
 
 func (b *batch) decide(ctx context.Context, it *item) error {
 	if it.err != nil {
