@@ -22,18 +22,18 @@ import (
 // a registration must then hold it exclusively beside others' shared holds, and such batches deadlocked.
 func (b *batch) admit(ctx context.Context, items []*item) error {
 	own := ownLocks(items)
-	held := map[Ref]bool{}
+	held := map[Ref]bool{} // an organisation the batch decides is locked exclusively, not shared on a path
 	for _, r := range own {
 		held[r] = true
 	}
-	read := readLocks(items, held)
 	if err := b.lockPaths(ctx, items, held); err != nil {
 		return err
 	}
-	if err := b.tx.Lock(ctx, append(own, read...)); err != nil {
+	rows := append(own, registrationRefs(items)...)
+	if err := b.tx.Lock(ctx, rows); err != nil {
 		return err
 	}
-	return b.fetchLedger(ctx, append(own, registrationRefs(items)...))
+	return b.fetchLedger(ctx, rows)
 }
 
 // lockPaths share-locks the paths walked until the tree they were computed on is the committed one.
@@ -85,18 +85,6 @@ func ownLocks(items []*item) []Ref {
 	refs := make([]Ref, 0, len(items))
 	for _, it := range items {
 		refs = append(refs, it.ref())
-	}
-	return refs
-}
-
-// readLocks are the registrations the items read and do not decide themselves; it marks them held.
-func readLocks(items []*item, held map[Ref]bool) []Ref {
-	var refs []Ref
-	for _, r := range registrationRefs(items) {
-		if !held[r] {
-			held[r] = true
-			refs = append(refs, r)
-		}
 	}
 	return refs
 }

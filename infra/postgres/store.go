@@ -133,6 +133,9 @@ func (t *storeTx) LockTree(ctx context.Context) error {
 
 // Ledger reads the entries of many rows in one query.
 func (t *storeTx) Ledger(ctx context.Context, rows []sort.Ref) (map[sort.Ref]sort.Entry, error) {
+	if len(rows) == 0 { // a batch of registrations or organisations reads no registration first
+		return map[sort.Ref]sort.Entry{}, nil
+	}
 	tables, ids := refColumns(rows)
 	out := make(map[sort.Ref]sort.Entry, len(rows))
 	err := t.query(ctx, func(r pgx.Rows) error {
