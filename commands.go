@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"hotline-bridge/handlers/audit"
 	"hotline-bridge/pipeline"
 	"hotline-bridge/pipeline/progress"
 )
@@ -40,7 +41,7 @@ func newRootCommand() *cobra.Command {
 		return err
 	}
 	root.PersistentPostRunE = func(*cobra.Command, []string) error { return stopProfiles() }
-	root.AddCommand(c.migrateCommand(), c.seedCommand(), c.runCommand(), c.tailCommand(), c.demoCommand())
+	root.AddCommand(c.migrateCommand(), c.seedCommand(), c.runCommand(), c.tailCommand(), c.auditCommand(), c.demoCommand())
 	return root
 }
 
@@ -153,6 +154,28 @@ func (c *cli) tailCommand() *cobra.Command {
 	f.BoolVar(&opts.Follow, "follow", false, "keep reading new events until interrupted")
 	f.StringVar(&opts.StatePath, "state", "", "write the unit's materialised rows as JSON to this file")
 	_ = cmd.MarkFlagRequired("unit")
+	return cmd
+}
+
+func (c *cli) auditCommand() *cobra.Command {
+	var q audit.Query
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "audit --reg-no NO | --table T --id ID",
+		Short: "Print a work order's journey (with its family) or a row's from the audit trail; exit 1 if unknown",
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, log, err := c.load(cmd, pipeline.Needs{Store: true})
+			if err != nil {
+				return err
+			}
+			return pipeline.Audit(cmd.Context(), cfg, log, cmd.OutOrStdout(), q, asJSON)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&q.RegNo, "reg-no", "", "registration number (登记编号): the work order and every row of its family")
+	f.StringVar(&q.Table, "table", "", "record kind (upstream table), with --id")
+	f.StringVar(&q.ID, "id", "", "row id, with --table")
+	f.BoolVar(&asJSON, "json", false, "one JSON object per line and hop")
 	return cmd
 }
 

@@ -40,6 +40,9 @@ type Config struct {
 	// LedgerRetention is how long the ledger remembers a row that is not Wuhan's, of a kind nothing depends on:
 	// long enough that no older version of it can still be delivered.
 	LedgerRetention time.Duration `koanf:"ledger_retention"`
+	// AuditRetention is how long the audit trail keeps a hop: six months at least, the Cybersecurity Law's minimum
+	// for network logs.
+	AuditRetention time.Duration `koanf:"audit_retention"`
 }
 
 // Needs says which connections a command requires, so that Validate reports only what matters to it.
@@ -58,6 +61,7 @@ func defaults() map[string]any {
 		"store_schema":     "wuhan",
 		"orphan_after":     "24h",
 		"ledger_retention": "24h",
+		"audit_retention":  "4320h",
 	}
 }
 
@@ -144,6 +148,7 @@ func (c Config) Validate(needs Needs) error {
 	check(c.MaxCommitDelay < 0, "max_commit_delay must not be negative, got %s", c.MaxCommitDelay)
 	check(!schemaPattern.MatchString(c.StoreSchema), "store_schema %q: use lower-case letters, digits and '_'", c.StoreSchema)
 	check(c.OrphanAfter <= 0, "orphan_after must be positive, got %s", c.OrphanAfter)
+	check(c.AuditRetention < 180*24*time.Hour, "audit_retention must be at least 4320h (180 days, the Cybersecurity Law's minimum for network logs), got %s", c.AuditRetention)
 	check(c.LedgerRetention < time.Hour, "ledger_retention must be at least 1h (a redelivery after a crash must still find the newer version), got %s", c.LedgerRetention)
 	if _, err := c.units(); err != nil {
 		errs = append(errs, err)

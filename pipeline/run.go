@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"hotline-bridge/events"
+	"hotline-bridge/handlers/audit"
 	"hotline-bridge/handlers/distribute"
 	"hotline-bridge/handlers/jurisdiction"
 	"hotline-bridge/handlers/sort"
@@ -32,6 +33,8 @@ type bridge struct {
 	counts     *RunProgress
 	sender     *kafka.Sender
 	forwarder  *distribute.Forwarder
+	trail      *postgres.AuditTrail
+	relay      *audit.Relay
 }
 
 // Run starts the bridge and runs until ctx ends, or, with untilIdle, until everything is caught up: every kind
@@ -47,7 +50,7 @@ func RunCounted(ctx context.Context, cfg Config, log *slog.Logger, untilIdle boo
 		return err
 	}
 	defer b.close()
-	router, err := newSortRouter(cfg, log, counts.countSorted(b.sorter.Handle), b.dedicated, b.pub)
+	router, err := newSortRouter(cfg, log, counts.countSorted(b.sorter.Handle), b.dedicated, b.trail, b.pub)
 	if err != nil {
 		return err
 	}
@@ -65,6 +68,8 @@ func RunCounted(ctx context.Context, cfg Config, log *slog.Logger, untilIdle boo
 	workers.Go(func() { sweepParked(runCtx, log, b.sorter, b.dedicated, 2*time.Second, cfg.OrphanAfter) })
 	workers.Go(func() { pruneLedger(runCtx, log, b.dedicated, 10*time.Minute, cfg.LedgerRetention) })
 	workers.Go(func() { _ = b.forwarder.Run(runCtx, 100*time.Millisecond) })
+	workers.Go(func() { b.relay.Run(runCtx, 500*time.Millisecond) })
+	workers.Go(func() { pruneAudit(runCtx, log, b.trail, time.Hour, cfg.AuditRetention) })
 	workers.Go(func() {
 		// A router that stops while the bridge runs would leave capture filling topics nobody sorts.
 		if err := <-routerDone; runCtx.Err() == nil {
@@ -77,6 +82,9 @@ func RunCounted(ctx context.Context, cfg Config, log *slog.Logger, untilIdle boo
 	}
 	if err == nil && untilIdle {
 		err = b.drainOutbox(runCtx)
+	}
+	if err == nil && untilIdle {
+		err = b.waitAudited(runCtx)
 	}
 	if cause := context.Cause(runCtx); cause != nil && ctx.Err() == nil {
 		err = cause // the router failed, and everything else stopped because of it
@@ -124,6 +132,8 @@ func open(ctx context.Context, cfg Config, log *slog.Logger, counts *RunProgress
 		return nil, err
 	}
 	b.forwarder, err = distribute.NewForwarder(distribute.Config{Forwarded: counts.forwarded}, postgres.NewOutbox(b.store), b.sender, log)
+	b.trail = postgres.NewAuditTrail(b.store)
+	b.relay = audit.NewRelay(postgres.NewAuditOutbox(b.store), b.pub, events.AuditTopic(cfg.TopicPrefix), log)
 	return b, err
 }
 
@@ -196,9 +206,37 @@ func (b *bridge) drainOutbox(ctx context.Context) error {
 	return err
 }
 
-// allTopics is every topic the bridge writes: capture, quarantine, one per unit and broadcast.
+// waitAudited returns once every hop recorded is relayed and the audit subscriber has kept it, twice in a row
+// (offsets are committed asynchronously).
+func (b *bridge) waitAudited(ctx context.Context) error {
+	for calm := 0; calm < 2; {
+		if err := b.relay.Drain(ctx); err != nil {
+			return err
+		}
+		lag, err := kafka.Lag(b.cfg.kafka(), AuditGroup, []string{events.AuditTopic(b.cfg.TopicPrefix)})
+		switch {
+		case err != nil:
+			b.log.Warn("checking whether the audit trail is complete failed; retrying", "error", err)
+			calm = 0
+		case lag == 0:
+			calm++
+		default:
+			calm = 0
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+	b.log.Info("audit trail complete")
+	return nil
+}
+
+// allTopics is every topic the bridge writes: capture, quarantine, audit, one per unit and broadcast.
 func (c Config) allTopics(units *jurisdiction.Units) []string {
-	topics := append(c.captureTopics(), QuarantineTopic(c.TopicPrefix), events.UnitTopic(c.TopicPrefix, events.BroadcastUnit))
+	topics := append(c.captureTopics(), QuarantineTopic(c.TopicPrefix), events.AuditTopic(c.TopicPrefix),
+		events.UnitTopic(c.TopicPrefix, events.BroadcastUnit))
 	for _, code := range units.Codes() {
 		topics = append(topics, events.UnitTopic(c.TopicPrefix, code))
 	}

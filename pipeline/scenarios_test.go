@@ -134,6 +134,25 @@ func TestSortDuplicatesOlderVersionsAndBadRows(t *testing.T) {
 		}
 	}
 	store.assertUnits(t, map[string]string{"subject GOOD": "420106", "object BAD-AMOUNT": ""})
+
+	// Each quarantined row is in the audit trail with its reason; a row the sorter rejected also names the
+	// capture record it came in.
+	testenv.WaitFor(t, "a quarantined hop for each quarantined row", time.Minute, func() bool {
+		return store.count(t, `SELECT count(DISTINCT row_id) FROM bridge.audit_hop WHERE hop = 'quarantined'`) == 5
+	})
+	for id, want := range reasons {
+		var reason string
+		err := store.db.QueryRow(context.Background(), `SELECT detail->>'reason' FROM bridge.audit_hop WHERE hop = 'quarantined' AND row_id = $1`, id).Scan(&reason)
+		if err != nil || !strings.Contains(reason, want) {
+			t.Errorf("quarantined hop of %s has reason %q (%v), want it to mention %q", id, reason, err, want)
+		}
+	}
+	var topic string
+	var offset *int64
+	err = store.db.QueryRow(context.Background(), `SELECT topic, kafka_offset FROM bridge.audit_hop WHERE hop = 'captured' AND row_id = 'BAD-DIV'`).Scan(&topic, &offset)
+	if err != nil || topic != events.CaptureTopic(e.cfg.TopicPrefix, events.Registration) || offset == nil {
+		t.Errorf("captured hop of the rejected BAD-DIV: topic %q offset %v (%v), want its capture record", topic, offset, err)
+	}
 }
 
 func row(table, id, fields string) events.RowVersion {

@@ -4,13 +4,16 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"strconv"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill"
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/ThreeDotsLabs/watermill/message/router/middleware"
+	wmkafka "github.com/ThreeDotsLabs/watermill-kafka/v3/pkg/kafka"
 
 	"hotline-bridge/events"
+	"hotline-bridge/handlers/audit"
 	"hotline-bridge/handlers/capture"
 	"hotline-bridge/handlers/sort"
 	"hotline-bridge/infra/kafka"
@@ -22,8 +25,10 @@ import (
 const (
 	SortGroup       = "hotline-bridge.sort"
 	QuarantineGroup = "hotline-bridge.quarantine"
+	AuditGroup      = "hotline-bridge.audit"
 	sortHandler     = "sort."
 	quarantineName  = "quarantine.record"
+	auditName       = "audit.record"
 )
 
 // QuarantineTopic receives every row the sorter cannot handle, with the reason in reason_poisoned.
@@ -33,7 +38,7 @@ func QuarantineTopic(prefix string) string { return prefix + ".quarantine" }
 // of rows) per store transaction. Rows the sorter cannot handle go to the quarantine topic with their reason, and
 // a second handler records them where inspection sees them; any other failure (a database down) is retried,
 // never dropped.
-func newSortRouter(cfg Config, log *slog.Logger, sortRecord message.HandlerFunc, store *postgres.Store, pub message.Publisher) (*message.Router, error) {
+func newSortRouter(cfg Config, log *slog.Logger, sortRecord message.HandlerFunc, store *postgres.Store, trail audit.Trail, pub message.Publisher) (*message.Router, error) {
 	logger := watermill.NewSlogLoggerWithLevelMapping(log, map[slog.Level]slog.Level{slog.LevelInfo: slog.LevelDebug})
 	router, err := message.NewRouter(message.RouterConfig{CloseTimeout: 30 * time.Second}, logger)
 	if err != nil {
@@ -58,14 +63,65 @@ func newSortRouter(cfg Config, log *slog.Logger, sortRecord message.HandlerFunc,
 		// after that the message is nacked and redelivered, never dropped. Recoverer is innermost so that a panic
 		// becomes an error those see. They wrap the sort handlers only: around the quarantine recorder, a panic
 		// there would republish the message onto the very topic it consumes, in a loop.
-		h.AddMiddleware(poison, retry.Middleware, middleware.Recoverer)
+		h.AddMiddleware(poison, retry.Middleware, middleware.Recoverer, captureOrigin)
 	}
 	qSub, err := kafka.NewSubscriber(cfg.kafka(), QuarantineGroup, logger)
 	if err != nil {
 		return nil, err
 	}
 	router.AddConsumerHandler(quarantineName, quarantine, qSub, recordQuarantine(store))
+	if err := addAuditHandler(router, cfg, logger, trail, pub, retry); err != nil {
+		return nil, err
+	}
 	return router, nil
+}
+
+// addAuditHandler adds the audit subscriber: it keeps the audit topic's hops in the trail, retrying a database
+// outage; a record that cannot be read goes to the quarantine topic, where inspection sees it.
+func addAuditHandler(router *message.Router, cfg Config, logger watermill.LoggerAdapter, trail audit.Trail, pub message.Publisher, retry middleware.Retry) error {
+	sub, err := kafka.NewSubscriber(cfg.kafka(), AuditGroup, logger)
+	if err != nil {
+		return err
+	}
+	poison, err := middleware.PoisonQueueWithFilter(pub, QuarantineTopic(cfg.TopicPrefix), func(err error) bool {
+		return errors.Is(err, audit.ErrUnreadable)
+	})
+	if err != nil {
+		return err
+	}
+	retry.ShouldRetry = func(p middleware.RetryParams) bool { return !errors.Is(p.Err, audit.ErrUnreadable) }
+	recorder := audit.NewRecorder(trail)
+	h := router.AddConsumerHandler(auditName, events.AuditTopic(cfg.TopicPrefix), sub, recorder.Handle)
+	h.AddMiddleware(poison, retry.Middleware)
+	return nil
+}
+
+// captureOrigin tells the sorter which capture record a batch came in, for the captured hops of its rows.
+func captureOrigin(h message.HandlerFunc) message.HandlerFunc {
+	return func(msg *message.Message) ([]*message.Message, error) {
+		ctx := msg.Context()
+		o := sort.Origin{Topic: message.SubscribeTopicFromCtx(ctx)}
+		o.Partition, _ = wmkafka.MessagePartitionFromCtx(ctx)
+		o.Offset, _ = wmkafka.MessagePartitionOffsetFromCtx(ctx)
+		o.At, _ = wmkafka.MessageTimestampFromCtx(ctx)
+		msg.SetContext(sort.WithOrigin(ctx, o))
+		return h(msg)
+	}
+}
+
+// quarantinedOrigin is the capture record a rejected row came in, as the sorter wrote it into the quarantine
+// record; the record's own time stands for the capture's.
+func quarantinedOrigin(msg *message.Message) context.Context {
+	ctx := msg.Context()
+	o := sort.Origin{Topic: msg.Metadata.Get(middleware.PoisonedTopicKey)}
+	partition, err1 := strconv.ParseInt(msg.Metadata.Get(events.MetaCapturePartition), 10, 32)
+	offset, err2 := strconv.ParseInt(msg.Metadata.Get(events.MetaCaptureOffset), 10, 64)
+	if o.Topic == "" || err1 != nil || err2 != nil {
+		return ctx
+	}
+	o.Partition, o.Offset = int32(partition), offset
+	o.At, _ = wmkafka.MessageTimestampFromCtx(ctx)
+	return sort.WithOrigin(ctx, o)
 }
 
 // sharedPublisher is a publisher the bridge owns and closes itself: the router closes each handler's publisher
@@ -90,8 +146,9 @@ func recordQuarantine(store *postgres.Store) message.NoPublishHandlerFunc {
 			v, _ := capture.RowVersionFromMessage(msg)
 			rows = []events.RowVersion{v}
 		}
+		origin := quarantinedOrigin(msg)
 		for _, v := range rows {
-			if err := store.Quarantine(msg.Context(), v, reason); err != nil {
+			if err := store.Quarantine(msg.Context(), v, reason, sort.QuarantineHops(origin, v, reason)); err != nil {
 				return err
 			}
 		}
@@ -108,6 +165,24 @@ func sweepParked(ctx context.Context, log *slog.Logger, sorter *sort.Sorter, sto
 			log.Warn("sweeping parked rows failed; retrying", "error", err)
 		case released+expired > 0:
 			log.Info("parked rows swept", "released", released, "quarantined_orphans", expired)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(interval):
+		}
+	}
+}
+
+// pruneAudit keeps the audit trail within its retention: every interval it forgets hops older than that.
+func pruneAudit(ctx context.Context, log *slog.Logger, trail *postgres.AuditTrail, interval, retention time.Duration) {
+	for {
+		pruned, err := trail.PruneAudit(ctx, retention)
+		switch {
+		case err != nil && ctx.Err() == nil:
+			log.Warn("pruning the audit trail failed; retrying", "error", err)
+		case pruned > 0:
+			log.Info("audit trail pruned", "hops", pruned, "older_than", retention)
 		}
 		select {
 		case <-ctx.Done():

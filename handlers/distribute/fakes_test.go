@@ -20,7 +20,8 @@ type memOutbox struct {
 	rows      []events.Distribution
 	marks     map[int64]distribute.Published
 	markCount map[int64]int
-	failMarks int // MarkPublished fails this many more times
+	hops      []events.Hop // committed with the marks
+	failMarks int          // MarkPublished fails this many more times
 }
 
 func newMemOutbox() *memOutbox {
@@ -56,6 +57,7 @@ func (o *memOutbox) Apply(ctx context.Context, fn func(distribute.OutboxTx) erro
 		o.marks[p.Seq] = p
 		o.markCount[p.Seq]++
 	}
+	o.hops = append(o.hops, tx.hops...)
 	return nil
 }
 
@@ -68,6 +70,12 @@ func (o *memOutbox) unpublished() int {
 type memTx struct {
 	outbox *memOutbox
 	marks  []distribute.Published
+	hops   []events.Hop
+}
+
+func (t *memTx) RecordHops(_ context.Context, hops []events.Hop) error {
+	t.hops = append(t.hops, hops...)
+	return nil
 }
 
 func (t *memTx) Pending(_ context.Context, limit int) ([]events.Distribution, error) {

@@ -81,7 +81,10 @@ func (f *Forwarder) Forward(ctx context.Context) (int, error) {
 			return err
 		}
 		forwarded = len(batch)
-		return tx.MarkPublished(ctx, published)
+		if err := tx.MarkPublished(ctx, published); err != nil {
+			return err
+		}
+		return tx.RecordHops(ctx, publishedHops(batch, published))
 	})
 	if err != nil {
 		return 0, err
@@ -90,6 +93,21 @@ func (f *Forwarder) Forward(ctx context.Context) (int, error) {
 		f.cfg.Forwarded(forwarded)
 	}
 	return forwarded, nil
+}
+
+// publishedHops are the audit trail's record of where each event of the batch landed.
+func publishedHops(batch []events.Distribution, published []Published) []events.Hop {
+	at := time.Now().UTC()
+	hops := make([]events.Hop, len(batch))
+	for i, d := range batch {
+		p := published[i]
+		hops[i] = events.Hop{
+			Hop: events.HopPublished, At: at, Table: d.Table, RowID: d.RowID, Version: d.RowTime, Unit: d.Unit,
+			Topic: p.Topic, Partition: &p.Partition, Offset: &p.Offset, CeID: d.EventID,
+			Detail: &events.HopDetail{Event: d.Type},
+		}
+	}
+	return hops
 }
 
 // checkAcknowledged guards the marks: a sender that skipped an event must not get it marked as published.

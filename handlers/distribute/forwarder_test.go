@@ -51,6 +51,28 @@ func TestForwarderPublishesInOutboxOrderAndMarksEach(t *testing.T) {
 	}
 }
 
+// Every published event leaves one published hop, committed with its mark, naming where it landed.
+func TestForwarderRecordsAPublishedHopPerEventWithItsMark(t *testing.T) {
+	o, b := newMemOutbox(), &memBroker{failures: []int{400}}
+	o.add(1500)
+	f := newForwarder(t, o, b, &recorder{})
+	if _, err := f.Drain(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if len(o.hops) != 1500 {
+		t.Fatalf("%d published hops for 1500 events (one send failed half-way): want one each", len(o.hops))
+	}
+	for i, h := range o.hops {
+		d := o.rows[i]
+		mark := o.marks[d.Seq]
+		if h.Hop != events.HopPublished || h.CeID != d.EventID || h.Table != d.Table || h.RowID != d.RowID ||
+			h.Unit != d.Unit || !h.Version.Equal(d.RowTime) || h.Offset == nil || *h.Offset != mark.Offset ||
+			h.Partition == nil || *h.Partition != mark.Partition || h.Detail == nil || h.Detail.Event != d.Type {
+			t.Fatalf("hop %d = %+v, want the published hop of %+v marked %+v", i, h, d, mark)
+		}
+	}
+}
+
 func TestForwarderResendsAfterFailedSendsWithoutLoss(t *testing.T) {
 	o := newMemOutbox()
 	o.add(2500)

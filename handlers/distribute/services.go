@@ -19,6 +19,8 @@ type OutboxTx interface {
 	Pending(ctx context.Context, limit int) ([]events.Distribution, error)
 	// MarkPublished records where each event landed; the marks commit with the transaction.
 	MarkPublished(ctx context.Context, published []Published) error
+	// RecordHops keeps the audit trail's hops of the batch; they commit with the marks.
+	RecordHops(ctx context.Context, hops []events.Hop) error
 }
 
 // Sender publishes distribution events to the units' topics.
@@ -31,6 +33,7 @@ type Sender interface {
 // Published is where the broker stored one outbox event.
 type Published struct {
 	Seq       int64
+	Topic     string
 	Partition int32
 	Offset    int64
 }

@@ -68,13 +68,20 @@ func (u *Units) decide(kind events.Kind, row Row, orgs OrgLookup, regs Registrat
 // decideBy decides by the first deciding column with a value: an organisation's unit, a work order's, or a
 // division's. (A switch, not a list of closures: it runs for every national row.)
 func (u *Units) decideBy(kind events.Kind, col, value string, orgs OrgLookup, regs RegistrationLookup) (Verdict, error) {
+	var v Verdict
+	var err error
 	switch col {
 	case kind.OrgColumn:
-		return u.OrgUnit(value, orgs)
+		v, err = u.OrgUnit(value, orgs)
+		v.Rule = RuleOrg
 	case kind.RegistrationColumn:
-		return registrationUnit(value, regs), nil
+		v, err = registrationUnit(value, regs), nil
+		v.Rule = RuleRegistration
+	default:
+		v, err = u.divisionUnit(kind.DivisionColumn, value)
+		v.Rule = RuleDivision
 	}
-	return u.divisionUnit(kind.DivisionColumn, value)
+	return v, err
 }
 
 // withSelf makes the row a node of its own walk when the kind's OrgColumn is the row's own id (the

@@ -135,11 +135,11 @@ func TestVerdictFields(t *testing.T) {
 		row   jurisdiction.Row
 		want  jurisdiction.Verdict
 	}{
-		{"unit", events.Personnel, row("org_id", "ORG-420106"), jurisdiction.Verdict{Unit: "420106", Wuhan: true}},
-		{"broadcast", events.Dictionary, row("division_code", nil), jurisdiction.Verdict{Broadcast: true, Wuhan: true}},
-		{"not Wuhan's", events.Personnel, row("org_id", "ORG-420202"), jurisdiction.Verdict{}},
+		{"unit", events.Personnel, row("org_id", "ORG-420106"), jurisdiction.Verdict{Unit: "420106", Wuhan: true, Rule: jurisdiction.RuleOrg}},
+		{"broadcast", events.Dictionary, row("division_code", nil), jurisdiction.Verdict{Broadcast: true, Wuhan: true, Rule: jurisdiction.RuleBroadcast}},
+		{"not Wuhan's", events.Personnel, row("org_id", "ORG-420202"), jurisdiction.Verdict{Rule: jurisdiction.RuleOrg}},
 		{"waiting", events.Subject, row("registration_id", "R-NEW"),
-			jurisdiction.Verdict{Waiting: &jurisdiction.Dependency{Table: events.Registration, ID: "R-NEW"}}},
+			jurisdiction.Verdict{Waiting: &jurisdiction.Dependency{Table: events.Registration, ID: "R-NEW"}, Rule: jurisdiction.RuleRegistration}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -148,6 +148,7 @@ func TestVerdictFields(t *testing.T) {
 				t.Fatal(err)
 			}
 			if got.Unit != tt.want.Unit || got.Broadcast != tt.want.Broadcast || got.Wuhan != tt.want.Wuhan ||
+				got.Rule != tt.want.Rule ||
 				(got.Waiting == nil) != (tt.want.Waiting == nil) || (got.Waiting != nil && *got.Waiting != *tt.want.Waiting) {
 				t.Errorf("Decide = %+v, want %+v", got, tt.want)
 			}

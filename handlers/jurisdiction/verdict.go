@@ -11,7 +11,16 @@ type Verdict struct {
 	Broadcast bool        // goes to every unit
 	Wuhan     bool        // whether the row belongs to Wuhan at all
 	Waiting   *Dependency // non-nil: undecided, park the row until this parent arrives
+	Rule      string      // which rule decided (RuleOrg …); "" when no deciding column had a value
 }
+
+// Rules a verdict comes from, as the audit trail names them.
+const (
+	RuleOrg          = "org"          // the row's organisation column, walked up the tree
+	RuleRegistration = "registration" // the unit of the work order the row belongs to
+	RuleDivision     = "division"     // a GB/T 2260 division code matched against the units
+	RuleBroadcast    = "broadcast"    // reference data every unit receives
+)
 
 // Dependency names the parent row an undecided row waits for.
 type Dependency struct{ Table, ID string }
@@ -21,7 +30,7 @@ func (d Dependency) String() string { return "waiting for " + d.Table + " " + d.
 // Verdicts other than a unit's.
 var (
 	notWuhan  = Verdict{}
-	broadcast = Verdict{Broadcast: true, Wuhan: true}
+	broadcast = Verdict{Broadcast: true, Wuhan: true, Rule: RuleBroadcast}
 )
 
 func local(unit string) Verdict { return Verdict{Unit: unit, Wuhan: true} }

@@ -21,6 +21,7 @@ type item struct {
 	again   bool
 	pulled  bool // its missing parent was already looked for upstream
 	carried bool
+	via     string // how a carried row came in (events.ViaUpstream, events.ViaParking), for the audit trail
 	id      string // event id, computed once when needed
 }
 
@@ -51,6 +52,7 @@ type batch struct {
 	rereadOnce map[string]bool // row versions re-read from upstream in this batch
 	unstorable map[string]string
 	out        writeSet
+	trail      trail
 	rejected   []Rejected
 	// treeVersion is the tree's version once this batch's changes to it are written.
 	treeVersion int64
@@ -63,10 +65,10 @@ type seen struct {
 }
 
 // run decides the given rows and everything they carry along, then writes it all.
-func (b *batch) run(ctx context.Context, rows []events.RowVersion, carried bool) error {
+func (b *batch) run(ctx context.Context, rows []events.RowVersion, via string) error {
 	items := make([]*item, 0, len(rows))
 	for _, v := range rows {
-		items = append(items, newItem(v, carried))
+		items = append(items, newItem(v, via))
 	}
 	items = treeOrder(items)
 	if err := b.refreshTree(ctx); err != nil {
@@ -78,7 +80,7 @@ func (b *batch) run(ctx context.Context, rows []events.RowVersion, carried bool)
 	}
 	parents := make([]*item, 0, len(pulled))
 	for _, v := range pulled {
-		parents = append(parents, newItem(v, true))
+		parents = append(parents, newItem(v, events.ViaUpstream))
 	}
 	// The rows and the parents pulled for them are admitted together: their locks go out in one statement
 	// each, in one global order, rather than the parents' being taken later while the rows' are held.
@@ -133,8 +135,11 @@ func treeOrder(items []*item) []*item {
 	return out
 }
 
-func newItem(v events.RowVersion, carried bool) *item {
-	it := &item{v: v, again: carried, carried: carried}
+// newItem prepares a row version for deciding; via says how a row the batch carried along came in, "" that it
+// was given.
+func newItem(v events.RowVersion, via string) *item {
+	carried := via != ""
+	it := &item{v: v, again: carried, carried: carried, via: via}
 	it.kind, _ = events.KindByTable(v.Table)
 	it.row, it.err = decodeRow(v)
 	return it
@@ -184,10 +189,10 @@ func (b *batch) decideSafely(ctx context.Context, it *item) (err error) {
 }
 
 // push queues rows carried along, after taking their locks and reading their ledger entries together.
-func (b *batch) push(ctx context.Context, rows []events.RowVersion, atFront bool) error {
+func (b *batch) push(ctx context.Context, rows []events.RowVersion, via string, atFront bool) error {
 	items := make([]*item, 0, len(rows))
 	for _, v := range rows {
-		items = append(items, newItem(v, true))
+		items = append(items, newItem(v, via))
 	}
 	if err := b.admit(ctx, items); err != nil {
 		return err
@@ -208,5 +213,5 @@ func (b *batch) releaseParked(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	return b.push(ctx, parked, false)
+	return b.push(ctx, parked, events.ViaParking, false)
 }

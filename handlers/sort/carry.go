@@ -62,7 +62,7 @@ func (b *batch) reread(ctx context.Context, kind events.Kind, column string, ids
 		if err != nil {
 			return err
 		}
-		if err := b.push(ctx, b.once(rows), false); err != nil {
+		if err := b.push(ctx, b.once(rows), events.ViaUpstream, false); err != nil {
 			return err
 		}
 	}

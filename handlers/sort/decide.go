@@ -70,7 +70,7 @@ func (b *batch) pullParent(ctx context.Context, it *item, parent jurisdiction.De
 	again := *it
 	again.again, again.pulled = true, true
 	b.queue = append([]*item{&again}, b.queue...)
-	return true, b.push(ctx, rows, true)
+	return true, b.push(ctx, rows, events.ViaUpstream, true)
 }
 
 // record keeps the version and its verdict in the ledger, so that the ledger's unit is always where the store
@@ -107,19 +107,29 @@ func placement(it *item, verdict jurisdiction.Verdict, prev Previous) Placement 
 func (b *batch) apply(it *item, verdict jurisdiction.Verdict, prev Previous) {
 	if !verdict.Decided() {
 		b.out.park(it.v, *verdict.Waiting)
+		b.trail.decided(it, verdict, "")
 		return
 	}
 	if prev.Known && !prev.Decided { // only a row recorded undecided can be parked
 		b.out.unpark(it.ref(), it.v.UpdateTime)
 	}
 	to := placement(it, verdict, prev)
+	if prev.SameVersion && prev.Unit == to.Unit {
+		return // re-decided to where it already is: nothing changes, nothing to tell
+	}
+	if audited(verdict, to, prev.Placement) {
+		b.trail.decided(it, verdict, to.Unit)
+	}
 	switch {
-	case prev.SameVersion && prev.Unit == to.Unit:
-		// re-decided to where it already is
 	case to.Unit != "":
 		b.out.put(it, to, prev.Placement)
+		b.trail.stored(it, to.Unit, eventType(it))
+		if prev.Unit != "" && prev.Unit != to.Unit {
+			b.trail.removed(it, prev.Unit)
+		}
 	case prev.Unit != "":
 		b.out.remove(it.kind, it.v, prev.Placement)
+		b.trail.removed(it, prev.Unit)
 	}
 }
 
@@ -128,6 +138,7 @@ func (b *batch) apply(it *item, verdict jurisdiction.Verdict, prev Previous) {
 func (b *batch) quarantine(ctx context.Context, it *item, reason string) error {
 	b.out.unpark(it.ref(), it.v.UpdateTime)
 	b.out.quarantine = append(b.out.quarantine, QuarantineRow{Version: it.v, Reason: reason})
+	b.trail.quarantined(it, reason)
 	if err := b.fetchLedger(ctx, []Ref{it.ref()}); err != nil {
 		return err
 	}
@@ -136,6 +147,7 @@ func (b *batch) quarantine(ctx context.Context, it *item, reason string) error {
 		return nil
 	}
 	b.out.remove(it.kind, it.v, stored.Placement)
+	b.trail.removed(it, stored.Unit)
 	entry := Entry{UpdateTime: it.v.UpdateTime, Digest: it.eventID(), Decided: true}
 	b.out.ledger.set(it.ref(), LedgerRow{Ref: it.ref(), Entry: entry})
 	b.ledger[it.ref()] = seen{Entry: entry, known: true}

@@ -1,6 +1,8 @@
 package sort
 
 import (
+	"strconv"
+
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/ThreeDotsLabs/watermill/message/router/middleware"
 
@@ -26,6 +28,10 @@ func (s *Sorter) Handle(msg *message.Message) ([]*message.Message, error) {
 		m := capture.NewRowChangedMessage(r.Version)
 		m.Metadata.Set(middleware.ReasonForPoisonedKey, r.Reason)
 		m.Metadata.Set(middleware.PoisonedTopicKey, message.SubscribeTopicFromCtx(msg.Context()))
+		if o, ok := originFrom(msg.Context()); ok { // for the captured hop the quarantine recorder writes
+			m.Metadata.Set(events.MetaCapturePartition, strconv.Itoa(int(o.Partition)))
+			m.Metadata.Set(events.MetaCaptureOffset, strconv.FormatInt(o.Offset, 10))
+		}
 		out = append(out, m)
 	}
 	return out, nil

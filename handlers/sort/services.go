@@ -79,6 +79,7 @@ type Writes struct {
 	Unpark     []UnparkRow
 	Quarantine []QuarantineRow
 	Orgs       []jurisdiction.Org // organisations new or changed in the tree
+	Hops       []events.Hop       // the audit trail's hops of the batch, in order, for the audit outbox
 }
 
 // LedgerRow is a ledger entry to write.

@@ -57,7 +57,7 @@ func (s *Sorter) Sort(ctx context.Context, v events.RowVersion) error {
 func (s *Sorter) SortBatch(ctx context.Context, rows []events.RowVersion) ([]Rejected, error) {
 	var rejected []Rejected
 	for part := range slices.Chunk(rows, max(s.store.BatchLimit(), 1)) {
-		r, err := s.decideAll(ctx, part, false)
+		r, err := s.decideAll(ctx, part, "")
 		if err != nil {
 			return nil, err
 		}
@@ -68,10 +68,10 @@ func (s *Sorter) SortBatch(ctx context.Context, rows []events.RowVersion) ([]Rej
 
 // decideAll runs the batch until the store takes it: a value the store refuses makes its row bad, and the batch
 // is decided again without it, since what the others carry along may depend on it.
-func (s *Sorter) decideAll(ctx context.Context, rows []events.RowVersion, carried bool) ([]Rejected, error) {
+func (s *Sorter) decideAll(ctx context.Context, rows []events.RowVersion, via string) ([]Rejected, error) {
 	unstorable := map[string]string{}
 	for conflicts := 0; ; {
-		b, err := s.attempt(ctx, rows, carried, unstorable)
+		b, err := s.attempt(ctx, rows, via, unstorable)
 		var refused *UnstorableError
 		if errors.As(err, &refused) && !hasAll(unstorable, refused.Reasons) {
 			maps.Copy(unstorable, refused.Reasons)
@@ -95,21 +95,24 @@ func (s *Sorter) decideAll(ctx context.Context, rows []events.RowVersion, carrie
 // error goes to the router's retry, with backoff and a report.
 const maxConflicts = 5
 
-func (s *Sorter) newBatch(tx Tx, unstorable map[string]string) *batch {
+func (s *Sorter) newBatch(ctx context.Context, tx Tx, unstorable map[string]string) *batch {
 	version, orgs := s.tree.snapshot()
-	return &batch{sorter: s, tx: tx, tree: treeView{version: version, base: orgs}, ledger: map[Ref]seen{}, unstorable: unstorable}
+	return &batch{
+		sorter: s, tx: tx, tree: treeView{version: version, base: orgs}, ledger: map[Ref]seen{}, unstorable: unstorable,
+		trail: newTrail(ctx),
+	}
 }
 
-func (s *Sorter) attempt(ctx context.Context, rows []events.RowVersion, carried bool, unstorable map[string]string) (*batch, error) {
+func (s *Sorter) attempt(ctx context.Context, rows []events.RowVersion, via string, unstorable map[string]string) (*batch, error) {
 	var b *batch
 	err := s.store.Apply(ctx, func(tx Tx) error {
-		b = s.newBatch(tx, unstorable)
+		b = s.newBatch(ctx, tx, unstorable)
 		if changesTree(rows) {
 			if err := tx.LockTree(ctx); err != nil {
 				return err
 			}
 		}
-		return b.run(ctx, rows, carried)
+		return b.run(ctx, rows, via)
 	})
 	return b, err
 }

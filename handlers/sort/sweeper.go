@@ -27,7 +27,7 @@ func (s *Sorter) Sweep(ctx context.Context, parked ParkedRows, maxWait time.Dura
 	}
 	for chunk := range slices.Chunk(rows, min(resortChunk, max(s.store.BatchLimit(), 1))) {
 		// Released rows are versions seen before, decided again; a bad one is quarantined in the batch.
-		if _, err := s.decideAll(ctx, chunk, true); err != nil {
+		if _, err := s.decideAll(ctx, chunk, events.ViaParking); err != nil {
 			return released, 0, err
 		}
 		released += len(chunk)

@@ -66,11 +66,15 @@ func (w *writeSet) put(it *item, to, from Placement) {
 	if from.Unit != "" && from.Unit != to.Unit {
 		w.recordRemoval(it.kind, it.v, from)
 	}
-	eventType := events.EventUpserted
+	w.emit(it.kind, it.v, to, eventType(it), it.v.Payload)
+}
+
+// eventType is what storing the version tells its unit: the row is new or changed, or soft-deleted upstream.
+func eventType(it *item) string {
 	if deleted, _ := it.row["is_deleted"].(bool); deleted {
-		eventType = events.EventDeleted
+		return events.EventDeleted
 	}
-	w.emit(it.kind, it.v, to, eventType, it.v.Payload)
+	return events.EventUpserted
 }
 
 // remove takes a row that is no longer Wuhan's out of the store, recording the removal and its event.
@@ -103,10 +107,10 @@ func distributionScope(v events.RowVersion, unit, eventType string) string {
 }
 
 // writes renders the set for the store, with the tree's changes.
-func (w *writeSet) writes(tree map[string]jurisdiction.Org) *Writes {
+func (w *writeSet) writes(tree map[string]jurisdiction.Org, hops []events.Hop) *Writes {
 	out := &Writes{
 		Ledger: w.ledger.values(), Rows: w.rows.values(), Events: w.events, Removals: w.removals,
-		Quarantine: w.quarantine, Orgs: make([]jurisdiction.Org, 0, len(tree)),
+		Quarantine: w.quarantine, Orgs: make([]jurisdiction.Org, 0, len(tree)), Hops: hops,
 	}
 	for _, op := range w.parking.values() {
 		if op.park != nil {
@@ -125,7 +129,7 @@ func sortedKeys(m map[string]jurisdiction.Org) []string { return slices.Sorted(m
 
 // flush writes everything the batch decided. Values the store refuses come back as *UnstorableError.
 func (b *batch) flush(ctx context.Context) error {
-	version, err := b.tx.Write(ctx, b.out.writes(b.tree.changed))
+	version, err := b.tx.Write(ctx, b.out.writes(b.tree.changed, b.trail.hops))
 	b.treeVersion = version
 	return err
 }

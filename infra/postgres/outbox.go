@@ -71,6 +71,13 @@ func (t *outboxTx) Pending(ctx context.Context, limit int) ([]events.Distributio
 	return batch, nil
 }
 
+// RecordHops adds the batch's published hops to the audit outbox, in the transaction of the marks.
+func (t *outboxTx) RecordHops(ctx context.Context, hops []events.Hop) error {
+	var b pgx.Batch
+	queueHops(&b, hops)
+	return t.tx.SendBatch(ctx, &b).Close()
+}
+
 // MarkPublished writes the whole batch's marks in one statement.
 func (t *outboxTx) MarkPublished(ctx context.Context, published []distribute.Published) error {
 	seqs, partitions, offsets := make([]int64, len(published)), make([]int32, len(published)), make([]int64, len(published))

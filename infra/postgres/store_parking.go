@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"time"
 
@@ -11,12 +12,16 @@ import (
 
 var _ sort.ParkedRows = (*Store)(nil)
 
-// Quarantine records a bad row outside any sorting transaction (the quarantine topic's recorder); the same
-// event quarantined twice with the same reason is recorded once.
-func (s *Store) Quarantine(ctx context.Context, v events.RowVersion, reason string) error {
-	_, err := s.db.Exec(ctx, `INSERT INTO bridge.quarantine (event_id, table_name, row_id, update_time, reason, payload)
-		VALUES ($1, $2, $3, NULLIF($4, '0001-01-01'::timestamptz), $5, $6) ON CONFLICT (event_id, reason) DO NOTHING`,
-		v.EventID(), v.Table, v.ID, v.UpdateTime, reason, quarantinePayload(v.Payload))
+// Quarantine records a bad row outside any sorting transaction (the quarantine topic's recorder), with its hops
+// for the audit trail; the same event quarantined twice with the same reason is recorded once, hops included.
+func (s *Store) Quarantine(ctx context.Context, v events.RowVersion, reason string, hops []events.Hop) error {
+	doc, _ := json.Marshal(hops) // plain values: Marshal cannot fail
+	_, err := s.db.Exec(ctx, `WITH q AS (
+			INSERT INTO bridge.quarantine (event_id, table_name, row_id, update_time, reason, payload)
+			VALUES ($1, $2, $3, NULLIF($4, '0001-01-01'::timestamptz), $5, $6) ON CONFLICT (event_id, reason) DO NOTHING
+			RETURNING 1)
+		INSERT INTO bridge.audit_outbox (hops) SELECT $7::jsonb FROM q WHERE jsonb_array_length($7::jsonb) > 0`,
+		v.EventID(), v.Table, v.ID, v.UpdateTime, reason, quarantinePayload(v.Payload), doc)
 	if err != nil {
 		return fmt.Errorf("quarantine %s %s: %w", v.Table, v.ID, err)
 	}
@@ -36,18 +41,31 @@ func (s *Store) Decidable(ctx context.Context, limit int) ([]events.RowVersion, 
 	return collectVersions(rows)
 }
 
-// ExpireOrphans moves rows parked longer than maxWait to quarantine, saying what they waited for.
+// ExpireOrphans moves rows parked longer than maxWait to quarantine, saying what they waited for, with their
+// quarantined hops for the audit trail.
 func (s *Store) ExpireOrphans(ctx context.Context, maxWait time.Duration) (int, error) {
-	tag, err := s.db.Exec(ctx, `WITH orphan AS (
-			DELETE FROM bridge.parked WHERE parked_at < clock_timestamp() - $1::interval RETURNING *)
-		INSERT INTO bridge.quarantine (event_id, table_name, row_id, update_time, reason, payload)
-		SELECT 'orphan:' || md5(table_name || id || update_time::text), table_name, id, update_time,
-			'orphan: ' || waiting_table || ' ' || waiting_id || ' never arrived (parked since ' || parked_at || ')', payload
-		FROM orphan ON CONFLICT (event_id, reason) DO NOTHING`, maxWait)
+	var n int
+	err := s.db.QueryRow(ctx, `WITH orphan AS (
+			DELETE FROM bridge.parked WHERE parked_at < clock_timestamp() - $1::interval RETURNING *),
+		q AS (
+			INSERT INTO bridge.quarantine (event_id, table_name, row_id, update_time, reason, payload)
+			SELECT 'orphan:' || md5(table_name || id || update_time::text), table_name, id, update_time,
+				'orphan: ' || waiting_table || ' ' || waiting_id || ' never arrived (parked since ' || parked_at || ')', payload
+			FROM orphan ON CONFLICT (event_id, reason) DO NOTHING
+			RETURNING table_name, row_id, update_time, reason),
+		hops AS (
+			INSERT INTO bridge.audit_outbox (hops)
+			SELECT jsonb_agg(jsonb_strip_nulls(jsonb_build_object('hop', 'quarantined', 'at', clock_timestamp(),
+				'table', q.table_name, 'id', q.row_id, 'version', q.update_time,
+				'registration_id', CASE WHEN o.waiting_table = $2 THEN o.waiting_id END,
+				'detail', jsonb_build_object('reason', q.reason))))
+			FROM q JOIN orphan o ON o.table_name = q.table_name AND o.id = q.row_id
+			HAVING count(*) > 0)
+		SELECT count(*) FROM q`, maxWait, events.WorkOrderKind.Table).Scan(&n)
 	if err != nil {
 		return 0, fmt.Errorf("expire orphans: %w", err)
 	}
-	return int(tag.RowsAffected()), nil
+	return n, nil
 }
 
 // pruneChunk bounds one pruning statement, so that pruning never holds many row locks for long.

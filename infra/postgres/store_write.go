@@ -31,6 +31,7 @@ func (t *storeTx) Write(ctx context.Context, w *sort.Writes) (int64, error) {
 	queueRemovals(&rest, w.Removals)
 	queueParking(&rest, w.Park, w.Unpark)
 	queueQuarantine(&rest, w.Quarantine)
+	queueHops(&rest, w.Hops)
 	version := queueOrgs(&rest, w)
 	if err := t.tx.SendBatch(ctx, &rest).Close(); err != nil {
 		return 0, err
