@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"strconv"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -101,17 +102,21 @@ func writeTimeline(out io.Writer, q audit.Query, hops []events.Hop) error {
 
 // where is the unit a hop concerns and the record it names: "420106 wuhan12315.420106[3]@41".
 func where(h events.Hop) string {
-	s := h.Unit
-	if h.Topic != "" {
-		s += " " + h.Topic
-		if h.Partition != nil && h.Offset != nil {
-			s += "[" + strconv.Itoa(int(*h.Partition)) + "]@" + strconv.FormatInt(*h.Offset, 10)
-		}
+	var parts []string
+	if h.Unit != "" {
+		parts = append(parts, h.Unit)
 	}
-	if s == "" {
+	if h.Topic != "" {
+		record := h.Topic
+		if h.Partition != nil && h.Offset != nil {
+			record += "[" + strconv.Itoa(int(*h.Partition)) + "]@" + strconv.FormatInt(*h.Offset, 10)
+		}
+		parts = append(parts, record)
+	}
+	if len(parts) == 0 {
 		return "-"
 	}
-	return s
+	return strings.Join(parts, " ")
 }
 
 func detail(h events.Hop) string {

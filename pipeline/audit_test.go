@@ -131,6 +131,7 @@ func TestAuditShowsTheJourneyOfATransferredRegistrationAndItsFamily(t *testing.T
 	if err := pipeline.Audit(context.Background(), e.cfg, quietLogger(), &text, audit.Query{Table: events.Subject, ID: "S1"}, false); err != nil {
 		t.Fatal(err)
 	}
+	t.Logf("bridge audit --table subject --id S1:\n%s", text.String())
 	if got := strings.Count(text.String(), "\n"); got != len(sub)+2 {
 		t.Errorf("timeline of subject S1 has %d lines, want a title, a header and %d hops:\n%s", got, len(sub), text.String())
 	}
@@ -216,6 +217,8 @@ func assertPublishedHopsMatchKcat(t *testing.T, e *bridgeEnv, lines []auditLine)
 		switch {
 		case !ok:
 			t.Errorf("published hop names %s[%d]@%d, where kcat reads nothing", deref(l.Topic), *l.Partition, *l.Offset)
+		case l.TraceID == nil || !strings.Contains(r.Headers[events.HeaderTraceParent], *l.TraceID):
+			t.Errorf("published hop of %s %s has trace id %v; the record's traceparent is %s", l.Table, l.ID, deref(l.TraceID), r.Headers[events.HeaderTraceParent])
 		case r.Headers[events.HeaderID] != *l.CeID || r.Headers[events.HeaderSubject] != l.ID:
 			t.Errorf("published hop of %s %s (ce_id %s) names a record of %s with ce_id %s", l.Table, l.ID, *l.CeID,
 				r.Headers[events.HeaderSubject], r.Headers[events.HeaderID])

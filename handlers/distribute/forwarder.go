@@ -103,7 +103,7 @@ func publishedHops(batch []events.Distribution, published []Published) []events.
 		p := published[i]
 		hops[i] = events.Hop{
 			Hop: events.HopPublished, At: at, Table: d.Table, RowID: d.RowID, Version: d.RowTime, Unit: d.Unit,
-			Topic: p.Topic, Partition: &p.Partition, Offset: &p.Offset, CeID: d.EventID,
+			Topic: p.Topic, Partition: &p.Partition, Offset: &p.Offset, CeID: d.EventID, TraceID: p.TraceID,
 			Detail: &events.HopDetail{Event: d.Type},
 		}
 	}

@@ -36,4 +36,5 @@ type Published struct {
 	Topic     string
 	Partition int32
 	Offset    int64
+	TraceID   string // of the traceparent the record carries, for the audit trail
 }

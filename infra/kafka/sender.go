@@ -59,7 +59,7 @@ func (s *Sender) Send(ctx context.Context, batch []events.Distribution) ([]distr
 	}
 	published := make([]distribute.Published, len(batch))
 	for i, r := range records {
-		published[i] = distribute.Published{Seq: batch[i].Seq, Topic: r.Topic, Partition: r.Partition, Offset: r.Offset}
+		published[i] = distribute.Published{Seq: batch[i].Seq, Topic: r.Topic, Partition: r.Partition, Offset: r.Offset, TraceID: traceID(r)}
 	}
 	return published, nil
 }
@@ -128,6 +128,16 @@ func (s *Sender) record(ctx context.Context, d events.Distribution) *sarama.Prod
 			header(events.HeaderTraceParent, traceParent(ctx)),
 		},
 	}
+}
+
+// traceID is the trace the record's traceparent header names ("00-<trace id>-<span id>-<flags>").
+func traceID(r *sarama.ProducerMessage) string {
+	for _, h := range r.Headers {
+		if string(h.Key) == events.HeaderTraceParent && len(h.Value) >= 35 {
+			return string(h.Value[3:35])
+		}
+	}
+	return ""
 }
 
 func header(key, value string) sarama.RecordHeader {

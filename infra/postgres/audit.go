@@ -105,10 +105,10 @@ func (a *AuditTrail) Journey(ctx context.Context, q audit.Query) ([]events.Hop, 
 				WHERE registration_id IN (SELECT row_id FROM reg)
 				UNION SELECT $2, row_id FROM reg)
 			SELECT `+hopColumns+` FROM bridge.audit_hop h JOIN family f USING (table_name, row_id)
-			ORDER BY h.at, h.hop_id`, q.RegNo, events.WorkOrderKind.Table)
+			ORDER BY `+hopOrder, q.RegNo, events.WorkOrderKind.Table)
 	} else {
 		rows, err = a.db.Query(ctx, `SELECT `+hopColumns+` FROM bridge.audit_hop h
-			WHERE table_name = $1 AND row_id = $2 ORDER BY h.at, h.hop_id`, q.Table, q.ID)
+			WHERE table_name = $1 AND row_id = $2 ORDER BY `+hopOrder, q.Table, q.ID)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("read the audit trail: %w", err)
@@ -119,6 +119,9 @@ func (a *AuditTrail) Journey(ctx context.Context, q audit.Query) ([]events.Hop, 
 	}
 	return hops, nil
 }
+
+// hopOrder is time order; hops of one transaction share a time and keep the order they were recorded in.
+const hopOrder = `h.at, split_part(substr(h.hop_id, 2), ':', 1)::bigint, split_part(h.hop_id, ':', 2)::int`
 
 const hopColumns = `h.hop_id, h.hop, h.at, h.table_name, h.row_id, h.version, coalesce(h.unit_code, ''),
 	coalesce(h.registration_id, ''), coalesce(h.reg_no, ''), coalesce(h.topic, ''), h.kafka_partition,
