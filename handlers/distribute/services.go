@@ -2,6 +2,7 @@ package distribute
 
 import (
 	"context"
+	"time"
 
 	"hotline-bridge/events"
 )
@@ -11,6 +12,8 @@ import (
 // forwarder at a time reads, sends and marks, and the marks commit only if fn succeeds.
 type Outbox interface {
 	Apply(ctx context.Context, fn func(OutboxTx) error) error
+	// LogFailed appends a failed send to the distribution log, outside the outbox transaction that rolled back.
+	LogFailed(ctx context.Context, batches []Batch) error
 }
 
 // OutboxTx is what forwarding does inside one outbox transaction.
@@ -19,6 +22,8 @@ type OutboxTx interface {
 	Pending(ctx context.Context, limit int) ([]events.Distribution, error)
 	// MarkPublished records where each event landed; the marks commit with the transaction.
 	MarkPublished(ctx context.Context, published []Published) error
+	// LogSent appends an acknowledged send to the distribution log; it commits with the marks.
+	LogSent(ctx context.Context, batches []Batch) error
 }
 
 // Sender publishes distribution events to the units' topics.
@@ -31,6 +36,22 @@ type Sender interface {
 // Published is where the broker stored one outbox event.
 type Published struct {
 	Seq       int64
+	Topic     string
 	Partition int32
 	Offset    int64
+}
+
+// Batch is one entry of the distribution log (分发日志): the events of one send that went to one unit's topic
+// partition. A failed send has one entry per unit, with Topic empty and Partition, First and Last -1: the broker
+// assigned nothing it acknowledged.
+type Batch struct {
+	Started     time.Time // when the send began, the same for every entry of one send
+	Duration    time.Duration
+	Unit        string
+	Topic       string
+	Partition   int32
+	First, Last int64 // offsets of the first and last event
+	Events      int
+	FirstSeq    int64  // the send's first outbox seq: the same on every retry of one batch
+	Error       string // why the send failed; empty when it did not. Names brokers and counts, never payloads
 }

@@ -59,7 +59,7 @@ func (s *Sender) Send(ctx context.Context, batch []events.Distribution) ([]distr
 	}
 	published := make([]distribute.Published, len(batch))
 	for i, r := range records {
-		published[i] = distribute.Published{Seq: batch[i].Seq, Partition: r.Partition, Offset: r.Offset}
+		published[i] = distribute.Published{Seq: batch[i].Seq, Topic: r.Topic, Partition: r.Partition, Offset: r.Offset}
 	}
 	return published, nil
 }
