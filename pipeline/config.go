@@ -40,6 +40,9 @@ type Config struct {
 	// LedgerRetention is how long the ledger remembers a row that is not Wuhan's, of a kind nothing depends on:
 	// long enough that no older version of it can still be delivered.
 	LedgerRetention time.Duration `koanf:"ledger_retention"`
+	// TransferLogRetention is how long the download and distribution logs keep an entry.
+	TransferLogRetention time.Duration `koanf:"transfer_log_retention"`
+	LogFormat            string        `koanf:"log_format"` // auto, json or text
 }
 
 // Needs says which connections a command requires, so that Validate reports only what matters to it.
@@ -58,6 +61,9 @@ func defaults() map[string]any {
 		"store_schema":     "wuhan",
 		"orphan_after":     "24h",
 		"ledger_retention": "24h",
+		// 180 days: the Cybersecurity Law asks network logs be kept at least six months.
+		"transfer_log_retention": "4320h",
+		"log_format":             "auto",
 	}
 }
 
@@ -112,6 +118,8 @@ func splitList(s string) []string {
 	return out
 }
 
+var logFormats = map[string]bool{"auto": true, "json": true, "text": true}
+
 var schemaPattern = regexp.MustCompile(`^[a-z_][a-z0-9_]*$`)
 
 var topicPrefixPattern = regexp.MustCompile(`^[a-zA-Z0-9._-]+$`)
@@ -145,6 +153,8 @@ func (c Config) Validate(needs Needs) error {
 	check(!schemaPattern.MatchString(c.StoreSchema), "store_schema %q: use lower-case letters, digits and '_'", c.StoreSchema)
 	check(c.OrphanAfter <= 0, "orphan_after must be positive, got %s", c.OrphanAfter)
 	check(c.LedgerRetention < time.Hour, "ledger_retention must be at least 1h (a redelivery after a crash must still find the newer version), got %s", c.LedgerRetention)
+	check(c.TransferLogRetention < time.Hour, "transfer_log_retention must be at least 1h, got %s (the Cybersecurity Law asks for six months, 4320h)", c.TransferLogRetention)
+	check(!logFormats[c.LogFormat], "log_format must be auto, json or text, got %q", c.LogFormat)
 	if _, err := c.units(); err != nil {
 		errs = append(errs, err)
 	}
