@@ -20,7 +20,7 @@ type memOutbox struct {
 	rows      []events.Distribution
 	marks     map[int64]distribute.Published
 	markCount map[int64]int
-	failMarks int // MarkPublished fails this many more times
+	failMarks int                // MarkPublished fails this many more times
 	sentLog   []distribute.Batch // the distribution log's committed entries
 	failedLog []distribute.Batch
 }
