@@ -31,6 +31,7 @@ func newRootCommand() *cobra.Command {
 	f.String("kafka-version", "", "Kafka protocol version (default 4.1.0)")
 	f.String("topic-prefix", "", "prefix of every topic (default wuhan12315)")
 	f.String("log-level", "", "debug, info, warn or error")
+	f.String("log-format", "", "auto (text on a terminal, JSON otherwise), json or text")
 	f.String("units", "", "unit catalogue YAML file replacing the embedded default (BRIDGE_UNITS)")
 	f.String("store-schema", "", "schema of the dedicated store (default wuhan)")
 	prof := &profiles{}
@@ -41,7 +42,7 @@ func newRootCommand() *cobra.Command {
 		return err
 	}
 	root.PersistentPostRunE = func(*cobra.Command, []string) error { return stopProfiles() }
-	root.AddCommand(c.migrateCommand(), c.seedCommand(), c.runCommand(), c.tailCommand(), c.auditCommand(), c.demoCommand())
+	root.AddCommand(c.migrateCommand(), c.seedCommand(), c.runCommand(), c.tailCommand(), c.auditCommand(), c.logsCommand(), c.demoCommand())
 	return root
 }
 
@@ -54,7 +55,7 @@ func (c *cli) load(cmd *cobra.Command, needs pipeline.Needs) (pipeline.Config, *
 	if err := cfg.Validate(needs); err != nil {
 		return cfg, nil, err
 	}
-	return cfg, pipeline.NewLogger(os.Stderr, cfg.LogLevel), nil
+	return cfg, cfg.Logger(os.Stderr), nil
 }
 
 func (c *cli) migrateCommand() *cobra.Command {
@@ -88,7 +89,7 @@ func (c *cli) runCommand() *cobra.Command {
 			counts := pipeline.NewRunProgress()
 			shown := progress.Show(cmd.Context(), os.Stderr, counts.Stages(), progress.Options{})
 			defer shown.Stop()
-			return pipeline.RunCounted(cmd.Context(), cfg, pipeline.NewLogger(shown, cfg.LogLevel), true, counts)
+			return pipeline.RunCounted(cmd.Context(), cfg, cfg.Logger(shown), true, counts)
 		},
 	}
 	f := cmd.Flags()
@@ -100,6 +101,7 @@ func (c *cli) runCommand() *cobra.Command {
 	f.Int("replication", 0, "replication factor of topics the bridge creates (default 1)")
 	f.Duration("orphan-after", 0, "how long a row waits for its parent before quarantine (default 24h)")
 	f.Duration("ledger-retention", 0, "how long the ledger remembers a row that is not Wuhan's (default 24h)")
+	f.Duration("transfer-log-retention", 0, "how long the download and distribution logs keep an entry (default 4320h, 180 days)")
 	return cmd
 }
 

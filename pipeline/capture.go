@@ -25,7 +25,8 @@ func (c Config) captureTopics() []string {
 func newCaptureRunner(cfg Config, log *slog.Logger, upstream, store *pgxpool.Pool, pub message.Publisher, partitions map[string]int) *capture.Runner {
 	source := postgres.NewUpstreamSource(upstream)
 	watermarks := postgres.NewWatermarks(store)
-	pcfg := capture.Config{TopicPrefix: cfg.TopicPrefix, BatchSize: cfg.BatchSize, MaxCommitDelay: cfg.MaxCommitDelay}
+	pcfg := capture.Config{TopicPrefix: cfg.TopicPrefix, BatchSize: cfg.BatchSize, MaxCommitDelay: cfg.MaxCommitDelay,
+		PageLog: postgres.NewTransferLog(store)}
 	runner := &capture.Runner{Interval: cfg.PollInterval, MaxBackoff: 30 * cfg.PollInterval, Log: log}
 	for _, kind := range events.Catalogue {
 		pcfg.Partitions = partitions[events.CaptureTopic(cfg.TopicPrefix, kind.Table)]

@@ -43,6 +43,9 @@ type Config struct {
 	// AuditRetention is how long the audit trail keeps a hop: six months at least, the Cybersecurity Law's minimum
 	// for network logs.
 	AuditRetention time.Duration `koanf:"audit_retention"`
+	// TransferLogRetention is how long the download and distribution logs keep an entry.
+	TransferLogRetention time.Duration `koanf:"transfer_log_retention"`
+	LogFormat            string        `koanf:"log_format"` // auto, json or text
 }
 
 // Needs says which connections a command requires, so that Validate reports only what matters to it.
@@ -62,6 +65,9 @@ func defaults() map[string]any {
 		"orphan_after":     "24h",
 		"ledger_retention": "24h",
 		"audit_retention":  "4320h",
+		// 180 days: the Cybersecurity Law asks network logs be kept at least six months.
+		"transfer_log_retention": "4320h",
+		"log_format":             "auto",
 	}
 }
 
@@ -116,6 +122,8 @@ func splitList(s string) []string {
 	return out
 }
 
+var logFormats = map[string]bool{"auto": true, "json": true, "text": true}
+
 var schemaPattern = regexp.MustCompile(`^[a-z_][a-z0-9_]*$`)
 
 var topicPrefixPattern = regexp.MustCompile(`^[a-zA-Z0-9._-]+$`)
@@ -150,6 +158,8 @@ func (c Config) Validate(needs Needs) error {
 	check(c.OrphanAfter <= 0, "orphan_after must be positive, got %s", c.OrphanAfter)
 	check(c.AuditRetention < 180*24*time.Hour, "audit_retention must be at least 4320h (180 days, the Cybersecurity Law's minimum for network logs), got %s", c.AuditRetention)
 	check(c.LedgerRetention < time.Hour, "ledger_retention must be at least 1h (a redelivery after a crash must still find the newer version), got %s", c.LedgerRetention)
+	check(c.TransferLogRetention < time.Hour, "transfer_log_retention must be at least 1h, got %s (the Cybersecurity Law asks for six months, 4320h)", c.TransferLogRetention)
+	check(!logFormats[c.LogFormat], "log_format must be auto, json or text, got %q", c.LogFormat)
 	if _, err := c.units(); err != nil {
 		errs = append(errs, err)
 	}

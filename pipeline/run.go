@@ -67,6 +67,9 @@ func RunCounted(ctx context.Context, cfg Config, log *slog.Logger, untilIdle boo
 	var workers sync.WaitGroup
 	workers.Go(func() { sweepParked(runCtx, log, b.sorter, b.dedicated, 2*time.Second, cfg.OrphanAfter) })
 	workers.Go(func() { pruneLedger(runCtx, log, b.dedicated, 10*time.Minute, cfg.LedgerRetention) })
+	workers.Go(func() {
+		pruneTransferLogs(runCtx, log, postgres.NewTransferLog(b.store), 10*time.Minute, cfg.TransferLogRetention)
+	})
 	workers.Go(func() { _ = b.forwarder.Run(runCtx, 100*time.Millisecond) })
 	workers.Go(func() { b.relay.Run(runCtx, 500*time.Millisecond) })
 	workers.Go(func() { pruneAudit(runCtx, log, b.trail, time.Hour, cfg.AuditRetention) })

@@ -2,6 +2,7 @@ package capture
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -21,6 +22,8 @@ type Config struct {
 	// stamped it early and committed late). Rows younger than this are published but not yet passed by the
 	// durable watermark, so they are read again until they settle.
 	MaxCommitDelay time.Duration
+	// PageLog, when set, receives the download log: every page that published rows, moved the watermark or failed.
+	PageLog PageLog
 }
 
 // Poller captures one upstream table.
@@ -34,6 +37,10 @@ type Poller struct {
 	settled Position            // mirrors the durable watermark once loaded
 	loaded  bool                // settled was read from Watermarks
 	fresh   map[string]Position // event ids published but not yet settled, so unsettled rows go out once
+
+	unlogged []Page // download log entries not written yet (the store was unreachable), oldest first
+	dropped  int    // entries given up because too many were waiting
+	logErr   error  // why the download log could not be written in this round
 }
 
 // NewPoller builds the poller of one record kind.
@@ -49,6 +56,9 @@ type Round struct {
 	Read      int
 	Published int
 	Settled   Position
+	// LogErr says the download log could not be written. Capture goes on: the entries are kept and written with
+	// the next page's, up to maxUnlogged of them.
+	LogErr error
 }
 
 // Table is the upstream table this poller reads.
@@ -62,16 +72,21 @@ func (p *Poller) Poll(ctx context.Context) (Round, error) {
 	if err != nil {
 		p.loaded = false
 	}
+	round.LogErr, p.logErr = p.logErr, nil
 	return round, err
 }
 
 func (p *Poller) poll(ctx context.Context) (Round, error) {
+	started := time.Now()
 	if err := p.load(ctx); err != nil {
+		p.logPage(ctx, Page{Started: started, From: p.settled, To: p.settled}, err)
 		return Round{}, err
 	}
 	now, err := p.source.Now(ctx)
 	if err != nil {
-		return Round{}, fmt.Errorf("read upstream clock: %w", err)
+		err = fmt.Errorf("read upstream clock: %w", err)
+		p.logPage(ctx, Page{Started: started, From: p.settled, To: p.settled}, err)
+		return Round{}, err
 	}
 	settleLine := now.Add(-p.cfg.MaxCommitDelay)
 	round := Round{Settled: p.settled}
@@ -79,6 +94,7 @@ func (p *Poller) poll(ctx context.Context) (Round, error) {
 	for {
 		res := <-page
 		if res.err != nil {
+			p.logPage(ctx, Page{Started: res.started, From: p.settled, To: p.settled}, res.err)
 			return round, res.err
 		}
 		round.Read += len(res.rows)
@@ -87,12 +103,14 @@ func (p *Poller) poll(ctx context.Context) (Round, error) {
 			// Read the next page while this one is published: the broker's acknowledgement is the slow part.
 			page = p.read(ctx, PositionOf(res.rows[len(res.rows)-1]))
 		}
+		from := p.settled
 		published, err := p.publishPage(res.rows, settleLine)
 		round.Published += published
 		if err == nil {
 			err = p.settle(ctx, res.rows, settleLine)
 		}
 		round.Settled = p.settled
+		p.logPage(ctx, Page{Started: res.started, From: from, To: p.settled, Read: len(res.rows), Published: published}, err)
 		if err != nil || !full {
 			if full {
 				<-page // let the read in flight finish before the caller retries
@@ -103,19 +121,21 @@ func (p *Poller) poll(ctx context.Context) (Round, error) {
 }
 
 type pageResult struct {
-	rows []events.RowVersion
-	err  error
+	rows    []events.RowVersion
+	err     error
+	started time.Time
 }
 
 // read fetches the page after cursor in the background.
 func (p *Poller) read(ctx context.Context, cursor Position) <-chan pageResult {
 	out := make(chan pageResult, 1)
+	started := time.Now()
 	go func() {
 		rows, err := p.source.ReadPage(ctx, p.kind.Table, cursor, p.cfg.BatchSize)
 		if err != nil {
 			err = fmt.Errorf("read %s after %s: %w", p.kind.Table, cursor, err)
 		}
-		out <- pageResult{rows: rows, err: err}
+		out <- pageResult{rows: rows, err: err, started: started}
 	}()
 	return out
 }
@@ -216,6 +236,40 @@ func (p *Poller) settle(ctx context.Context, page []events.RowVersion, settleLin
 	p.settled = next
 	p.forgetSettled()
 	return nil
+}
+
+// maxUnlogged bounds the download log entries kept while the store is unreachable: at one a second per table,
+// hours of an outage.
+const maxUnlogged = 10000
+
+// logPage writes a page that brought something or failed to the download log, with any left from earlier pages.
+// Empty pages and re-reads of rows published earlier and not yet settled are not worth a row each second; a
+// cancelled page is the shutdown, not a failure. A failed write does not stop capture: the entries wait for the
+// next page, and the round reports the failure. Its deadline is its own, so a page done as the bridge stops is
+// still written.
+func (p *Poller) logPage(ctx context.Context, page Page, err error) {
+	if p.cfg.PageLog == nil || errors.Is(err, context.Canceled) {
+		return
+	}
+	if err == nil && page.Published == 0 && page.From == page.To {
+		return
+	}
+	page.Table, page.Duration = p.kind.Table, time.Since(page.Started)
+	if err != nil {
+		page.Error = err.Error()
+	}
+	p.unlogged = append(p.unlogged, page)
+	if over := len(p.unlogged) - maxUnlogged; over > 0 {
+		p.dropped += over
+		p.unlogged = p.unlogged[over:]
+	}
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if err := p.cfg.PageLog.Record(wctx, p.unlogged); err != nil {
+		p.logErr = fmt.Errorf("write %d download log entries of %s (%d given up so far): %w", len(p.unlogged), p.kind.Table, p.dropped, err)
+		return
+	}
+	p.unlogged = p.unlogged[:0]
 }
 
 // forgetSettled drops the memory of published rows the watermark has passed: they are never read again.

@@ -43,6 +43,9 @@ func (r *Runner) runPoller(ctx context.Context, p *Poller, untilIdle bool) {
 		if r.OnRound != nil {
 			r.OnRound(p.Table(), round, err)
 		}
+		if round.LogErr != nil {
+			r.Log.Warn("writing the download log failed; capture goes on and writes it with the next page", "table", p.Table(), "error", round.LogErr)
+		}
 		switch {
 		case err != nil && errors.Is(err, context.Canceled):
 			return

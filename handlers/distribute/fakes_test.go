@@ -20,8 +20,10 @@ type memOutbox struct {
 	rows      []events.Distribution
 	marks     map[int64]distribute.Published
 	markCount map[int64]int
-	hops      []events.Hop // committed with the marks
-	failMarks int          // MarkPublished fails this many more times
+	hops      []events.Hop       // committed with the marks
+	failMarks int                // MarkPublished fails this many more times
+	sentLog   []distribute.Batch // the distribution log's committed entries
+	failedLog []distribute.Batch
 }
 
 func newMemOutbox() *memOutbox {
@@ -58,7 +60,21 @@ func (o *memOutbox) Apply(ctx context.Context, fn func(distribute.OutboxTx) erro
 		o.markCount[p.Seq]++
 	}
 	o.hops = append(o.hops, tx.hops...)
+	o.sentLog = append(o.sentLog, tx.logged...)
 	return nil
+}
+
+func (o *memOutbox) LogFailed(_ context.Context, batches []distribute.Batch) error {
+	o.rowsMu.Lock()
+	defer o.rowsMu.Unlock()
+	o.failedLog = append(o.failedLog, batches...)
+	return nil
+}
+
+func (o *memOutbox) logs() (sent, failed []distribute.Batch) {
+	o.rowsMu.Lock()
+	defer o.rowsMu.Unlock()
+	return slices.Clone(o.sentLog), slices.Clone(o.failedLog)
 }
 
 func (o *memOutbox) unpublished() int {
@@ -71,10 +87,16 @@ type memTx struct {
 	outbox *memOutbox
 	marks  []distribute.Published
 	hops   []events.Hop
+	logged []distribute.Batch
 }
 
 func (t *memTx) RecordHops(_ context.Context, hops []events.Hop) error {
 	t.hops = append(t.hops, hops...)
+	return nil
+}
+
+func (t *memTx) LogSent(_ context.Context, batches []distribute.Batch) error {
+	t.logged = append(t.logged, batches...)
 	return nil
 }
 
@@ -136,7 +158,7 @@ func (b *memBroker) Send(_ context.Context, batch []events.Distribution) ([]dist
 		offset := b.ends[topic]
 		b.ends[topic]++
 		b.log = append(b.log, delivery{Topic: topic, Offset: offset, Event: d})
-		published = append(published, distribute.Published{Seq: d.Seq, Offset: offset})
+		published = append(published, distribute.Published{Seq: d.Seq, Topic: topic, Offset: offset})
 	}
 	if failing {
 		return nil, fmt.Errorf("send %d events to kafka [broker.example:9092]: %d reached it, then: connection refused", len(batch), reached)

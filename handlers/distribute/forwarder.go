@@ -68,26 +68,32 @@ func NewForwarder(cfg Config, outbox Outbox, sender Sender, log *slog.Logger) (*
 // It returns how many it published, 0 when nothing was pending.
 func (f *Forwarder) Forward(ctx context.Context) (int, error) {
 	forwarded := 0
+	var sent []Batch // the distribution log's entries of this send
 	err := f.outbox.Apply(ctx, func(tx OutboxTx) error {
 		batch, err := tx.Pending(ctx, f.cfg.BatchSize)
 		if err != nil || len(batch) == 0 {
 			return err
 		}
+		started := time.Now()
 		published, err := f.sender.Send(ctx, batch)
-		if err != nil {
-			return err
+		if err == nil {
+			err = checkAcknowledged(batch, published)
 		}
-		if err := checkAcknowledged(batch, published); err != nil {
+		sent = logEntries(batch, published, err == nil, started, time.Since(started))
+		if err != nil {
 			return err
 		}
 		forwarded = len(batch)
 		if err := tx.MarkPublished(ctx, published); err != nil {
 			return err
 		}
-		return tx.RecordHops(ctx, publishedHops(batch, published))
+		if err := tx.RecordHops(ctx, publishedHops(batch, published)); err != nil {
+			return err
+		}
+		return tx.LogSent(ctx, sent)
 	})
 	if err != nil {
-		return 0, err
+		return 0, f.logFailed(ctx, sent, err)
 	}
 	if f.cfg.Forwarded != nil && forwarded > 0 {
 		f.cfg.Forwarded(forwarded)
@@ -108,6 +114,51 @@ func publishedHops(batch []events.Distribution, published []Published) []events.
 		}
 	}
 	return hops
+}
+
+// logEntries groups a send by unit topic partition, in the order the batch first reaches each, with the offsets the
+// broker gave; a send that was not acknowledged has only its units to show.
+func logEntries(batch []events.Distribution, published []Published, acknowledged bool, started time.Time, took time.Duration) []Batch {
+	type slot struct {
+		unit, topic string
+		partition   int32
+	}
+	var entries []Batch
+	at := map[slot]int{}
+	for i, d := range batch {
+		where, first := slot{unit: d.Unit, partition: -1}, int64(-1)
+		if acknowledged {
+			where.topic, where.partition, first = published[i].Topic, published[i].Partition, published[i].Offset
+		}
+		j, ok := at[where]
+		if !ok {
+			j, at[where] = len(entries), len(entries)
+			entries = append(entries, Batch{Started: started, Duration: took, Unit: d.Unit, Topic: where.topic,
+				Partition: where.partition, First: first, Last: first, FirstSeq: batch[0].Seq})
+		}
+		e := &entries[j]
+		e.Events++
+		if acknowledged {
+			e.First, e.Last = min(e.First, published[i].Offset), max(e.Last, published[i].Offset)
+		}
+	}
+	return entries
+}
+
+// logFailed records a send that failed, or whose marks did not commit, in the distribution log, and returns the
+// failure for the retrier to report once. A failure before anything was sent (the outbox unreadable) has no
+// entries, and a cancelled send is the shutdown.
+func (f *Forwarder) logFailed(ctx context.Context, sent []Batch, err error) error {
+	if len(sent) == 0 || errors.Is(err, context.Canceled) {
+		return err
+	}
+	for i := range sent {
+		sent[i].Error = err.Error()
+	}
+	if logErr := f.outbox.LogFailed(ctx, sent); logErr != nil {
+		return errors.Join(err, fmt.Errorf("record the failure in the distribution log: %w", logErr))
+	}
+	return err
 }
 
 // checkAcknowledged guards the marks: a sender that skipped an event must not get it marked as published.

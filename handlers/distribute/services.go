@@ -2,6 +2,7 @@ package distribute
 
 import (
 	"context"
+	"time"
 
 	"hotline-bridge/events"
 )
@@ -11,6 +12,8 @@ import (
 // forwarder at a time reads, sends and marks, and the marks commit only if fn succeeds.
 type Outbox interface {
 	Apply(ctx context.Context, fn func(OutboxTx) error) error
+	// LogFailed appends a failed send to the distribution log, outside the outbox transaction that rolled back.
+	LogFailed(ctx context.Context, batches []Batch) error
 }
 
 // OutboxTx is what forwarding does inside one outbox transaction.
@@ -21,6 +24,8 @@ type OutboxTx interface {
 	MarkPublished(ctx context.Context, published []Published) error
 	// RecordHops keeps the audit trail's hops of the batch; they commit with the marks.
 	RecordHops(ctx context.Context, hops []events.Hop) error
+	// LogSent appends an acknowledged send to the distribution log; it commits with the marks.
+	LogSent(ctx context.Context, batches []Batch) error
 }
 
 // Sender publishes distribution events to the units' topics.
@@ -37,4 +42,19 @@ type Published struct {
 	Partition int32
 	Offset    int64
 	TraceID   string // of the traceparent the record carries, for the audit trail
+}
+
+// Batch is one entry of the distribution log (分发日志): the events of one send that went to one unit's topic
+// partition. A failed send has one entry per unit, with Topic empty and Partition, First and Last -1: the broker
+// assigned nothing it acknowledged.
+type Batch struct {
+	Started     time.Time // when the send began, the same for every entry of one send
+	Duration    time.Duration
+	Unit        string
+	Topic       string
+	Partition   int32
+	First, Last int64 // offsets of the first and last event
+	Events      int
+	FirstSeq    int64  // the send's first outbox seq: the same on every retry of one batch
+	Error       string // why the send failed; empty when it did not. Names brokers and counts, never payloads
 }

@@ -76,7 +76,7 @@ func TestSenderWritesCloudEventsRecords(t *testing.T) {
 	for i, d := range batch {
 		r := got[d.EventID]
 		assertRecord(t, r, d, prefix)
-		if published[i] != (distribute.Published{Seq: d.Seq, Partition: r.Partition, Offset: r.Offset}) {
+		if published[i] != (distribute.Published{Seq: d.Seq, Topic: r.Topic, Partition: r.Partition, Offset: r.Offset}) {
 			t.Fatalf("event %d reported at %+v, found at partition %d offset %d", d.Seq, published[i], r.Partition, r.Offset)
 		}
 		traces[r.Headers[events.HeaderTraceParent]] = true
