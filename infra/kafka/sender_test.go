@@ -76,7 +76,8 @@ func TestSenderWritesCloudEventsRecords(t *testing.T) {
 	for i, d := range batch {
 		r := got[d.EventID]
 		assertRecord(t, r, d, prefix)
-		if published[i] != (distribute.Published{Seq: d.Seq, Topic: r.Topic, Partition: r.Partition, Offset: r.Offset}) {
+		traceID := strings.Split(r.Headers[events.HeaderTraceParent], "-")[1]
+		if published[i] != (distribute.Published{Seq: d.Seq, Topic: r.Topic, Partition: r.Partition, Offset: r.Offset, TraceID: traceID}) {
 			t.Fatalf("event %d reported at %+v, found at partition %d offset %d", d.Seq, published[i], r.Partition, r.Offset)
 		}
 		traces[r.Headers[events.HeaderTraceParent]] = true
