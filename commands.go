@@ -99,6 +99,7 @@ func (c *cli) runCommand() *cobra.Command {
 	f.Int("replication", 0, "replication factor of topics the bridge creates (default 1)")
 	f.Duration("orphan-after", 0, "how long a row waits for its parent before quarantine (default 24h)")
 	f.Duration("ledger-retention", 0, "how long the ledger remembers a row that is not Wuhan's (default 24h)")
+	f.String("http-addr", "", "serve /metrics, /healthz and /readyz on host:port; empty serves nothing (default 127.0.0.1:9464)")
 	return cmd
 }
 

@@ -3,9 +3,11 @@ package pipeline
 import (
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"os"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -40,6 +42,8 @@ type Config struct {
 	// LedgerRetention is how long the ledger remembers a row that is not Wuhan's, of a kind nothing depends on:
 	// long enough that no older version of it can still be delivered.
 	LedgerRetention time.Duration `koanf:"ledger_retention"`
+	// HTTPAddr is where bridge run serves /metrics, /healthz and /readyz; empty serves nothing.
+	HTTPAddr string `koanf:"http_addr"`
 }
 
 // Needs says which connections a command requires, so that Validate reports only what matters to it.
@@ -58,6 +62,7 @@ func defaults() map[string]any {
 		"store_schema":     "wuhan",
 		"orphan_after":     "24h",
 		"ledger_retention": "24h",
+		"http_addr":        "127.0.0.1:9464",
 	}
 }
 
@@ -145,6 +150,7 @@ func (c Config) Validate(needs Needs) error {
 	check(!schemaPattern.MatchString(c.StoreSchema), "store_schema %q: use lower-case letters, digits and '_'", c.StoreSchema)
 	check(c.OrphanAfter <= 0, "orphan_after must be positive, got %s", c.OrphanAfter)
 	check(c.LedgerRetention < time.Hour, "ledger_retention must be at least 1h (a redelivery after a crash must still find the newer version), got %s", c.LedgerRetention)
+	errs = append(errs, checkHTTPAddr(c.HTTPAddr))
 	if _, err := c.units(); err != nil {
 		errs = append(errs, err)
 	}
@@ -160,6 +166,18 @@ func checkURL(name, raw string) error {
 	u, err := url.Parse(raw)
 	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") || u.Host == "" {
 		return fmt.Errorf("%s must be a postgres://user@host:port/db URL", name)
+	}
+	return nil
+}
+
+// checkHTTPAddr accepts host:port with a port number (0 picks a free one), or empty to serve nothing.
+func checkHTTPAddr(addr string) error {
+	if addr == "" {
+		return nil
+	}
+	_, port, err := net.SplitHostPort(addr)
+	if n, convErr := strconv.Atoi(port); err != nil || convErr != nil || n < 0 || n > 65535 {
+		return fmt.Errorf("http_addr (BRIDGE_HTTP_ADDR) %q: want host:port, e.g. 127.0.0.1:9464, or empty to serve nothing", addr)
 	}
 	return nil
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"hotline-bridge/events"
+	"hotline-bridge/handlers/capture"
 	"hotline-bridge/handlers/distribute"
 	"hotline-bridge/handlers/jurisdiction"
 	"hotline-bridge/handlers/sort"
@@ -30,6 +31,7 @@ type bridge struct {
 	// partitions is every topic's partition count, as the broker has it.
 	partitions map[string]int
 	counts     *RunProgress
+	observer   *observer
 	sender     *kafka.Sender
 	forwarder  *distribute.Forwarder
 }
@@ -62,7 +64,9 @@ func RunCounted(ctx context.Context, cfg Config, log *slog.Logger, untilIdle boo
 	}
 	counts.watch(runCtx, log, b.upstream, b.store)
 	var workers sync.WaitGroup
-	workers.Go(func() { sweepParked(runCtx, log, b.sorter, b.dedicated, 2*time.Second, cfg.OrphanAfter) })
+	workers.Go(func() {
+		sweepParked(runCtx, log, b.sorter, b.dedicated, b.observer.metrics, 2*time.Second, cfg.OrphanAfter)
+	})
 	workers.Go(func() { pruneLedger(runCtx, log, b.dedicated, 10*time.Minute, cfg.LedgerRetention) })
 	workers.Go(func() { _ = b.forwarder.Run(runCtx, 100*time.Millisecond) })
 	workers.Go(func() {
@@ -94,6 +98,9 @@ func open(ctx context.Context, cfg Config, log *slog.Logger, counts *RunProgress
 			b.close()
 		}
 	}()
+	if b.observer, err = observe(ctx, cfg, log); err != nil {
+		return nil, err
+	}
 	if b.store, err = openDatabase(ctx, log, "store database", cfg.StoreURL); err != nil {
 		return nil, err
 	}
@@ -120,14 +127,21 @@ func open(ctx context.Context, cfg Config, log *slog.Logger, counts *RunProgress
 		return nil, err
 	}
 	b.sorter = sort.NewSorter(units, b.dedicated, postgres.NewUpstreamSource(b.upstream))
+	b.sorter.OnBatch = b.observer.metrics.Sorted
 	if b.sender, err = kafka.NewSender(cfg.kafka(), cfg.TopicPrefix); err != nil {
 		return nil, err
 	}
-	b.forwarder, err = distribute.NewForwarder(distribute.Config{Forwarded: counts.forwarded}, postgres.NewOutbox(b.store), b.sender, log)
+	m := b.observer.metrics
+	forwarded := func(batch []events.Distribution) { counts.forwarded(batch); m.Forwarded(batch) }
+	b.forwarder, err = distribute.NewForwarder(distribute.Config{Forwarded: forwarded, Failed: m.PublishFailed},
+		postgres.NewOutbox(b.store), b.sender, log)
 	return b, err
 }
 
 func (b *bridge) close() {
+	if b.observer != nil {
+		b.observer.close(b.log)
+	}
 	if b.pub != nil {
 		_ = b.pub.Close()
 	}
@@ -143,7 +157,11 @@ func (b *bridge) close() {
 
 func (b *bridge) runCapture(ctx context.Context, untilIdle bool) error {
 	runner := newCaptureRunner(b.cfg, b.log, b.upstream, b.store, b.pub, b.partitions)
-	runner.OnRound = b.counts.onRound
+	m := b.observer.metrics
+	runner.OnRound = func(table string, r capture.Round, err error) {
+		b.counts.onRound(table, r, err)
+		m.CaptureRound(table, r, err)
+	}
 	if err := runner.Run(ctx, untilIdle); err != nil {
 		return err
 	}
@@ -183,7 +201,8 @@ func (b *bridge) sortIdle(ctx context.Context) (bool, error) {
 	if lag, err = kafka.Lag(b.cfg.kafka(), QuarantineGroup, []string{QuarantineTopic(b.cfg.TopicPrefix)}); err != nil || lag > 0 {
 		return false, err
 	}
-	released, _, err := b.sorter.Sweep(ctx, b.dedicated, b.cfg.OrphanAfter)
+	released, expired, err := b.sorter.Sweep(ctx, b.dedicated, b.cfg.OrphanAfter)
+	b.observer.metrics.OrphansQuarantined(expired)
 	return released == 0, err
 }
 
