@@ -17,9 +17,12 @@ const (
 	Parked   = "parked"    // waiting for its parent; counted again once it is decided
 )
 
-// report tells the sorter's OnBatch what a committed batch decided. A row decided more than once in one batch
-// counts once, with its last verdict; a row version decided again later (released from parking, carried along by
-// a family that moved) counts again. Rows set aside count as quarantined, not as decided.
+// report tells the sorter's OnBatch what a committed batch decided. A decision counts when it changed what the
+// ledger holds for the row — a new version, or a new verdict on the same one — so that a version decided again
+// in vain (a parent pulled for a child when another batch had just decided it) does not count twice. A row
+// decided more than once in one batch counts once, with its last verdict; a version decided again later
+// (released from parking, carried along by a family that moved) counts again. Rows set aside count as
+// quarantined, not as decided.
 func (s *Sorter) report(b *batch) {
 	if s.OnBatch == nil {
 		return
@@ -34,11 +37,29 @@ func (s *Sorter) report(b *batch) {
 		t.Quarantined[r.Version.Table]++
 	}
 	for ref, row := range b.out.ledger.last {
-		if !set[ref] {
+		if prior, known := b.before[ref]; !set[ref] && (!known || !sameEntry(prior, row.Entry)) {
 			t.Decisions[Verdict{Table: ref.Table, Unit: verdictName(row.Entry)}]++
 		}
 	}
 	s.OnBatch(t)
+}
+
+// priors are the ledger entries a batch read, before it decided anything about them.
+type priors map[Ref]Entry
+
+// note keeps the entries the ledger returned; fetchLedger asks for each row once per batch.
+func (p *priors) note(found map[Ref]Entry) {
+	if *p == nil {
+		*p = make(priors, len(found))
+	}
+	for r, e := range found {
+		(*p)[r] = e
+	}
+}
+
+// sameEntry compares entries by instant: the ledger's times and the captured ones differ in location.
+func sameEntry(a, b Entry) bool {
+	return a.UpdateTime.Equal(b.UpdateTime) && a.Digest == b.Digest && a.Decided == b.Decided && a.Placement == b.Placement
 }
 
 func verdictName(e Entry) string {
