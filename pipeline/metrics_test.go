@@ -3,6 +3,7 @@ package pipeline_test
 import (
 	"context"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -15,6 +16,7 @@ import (
 	"hotline-bridge/events"
 	"hotline-bridge/infra/dev/testenv"
 	"hotline-bridge/infra/seed"
+	"hotline-bridge/pipeline"
 )
 
 // /metrics counts what the run did — every upstream row captured, decided once (or parked, or quarantined),
@@ -233,4 +235,25 @@ func (s storeDB) countsBy(t *testing.T, sql string) map[string]int {
 		t.Fatalf("%s: %v", sql, err)
 	}
 	return out
+}
+
+// A taken http_addr stops the start with the address named, before anything connects.
+func TestTakenHTTPAddrFailsTheStart(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	cfg, err := pipeline.LoadConfig("", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.UpstreamURL, cfg.StoreURL, cfg.KafkaBrokers = "postgres://u@"+closedPort(t)+"/x", "postgres://u@"+closedPort(t)+"/x", []string{closedPort(t)}
+	cfg.HTTPAddr = l.Addr().String()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	err = pipeline.Run(ctx, cfg, quietLogger(), true)
+	if err == nil || !strings.Contains(err.Error(), "http_addr "+cfg.HTTPAddr) || ctx.Err() != nil {
+		t.Fatalf("run with http_addr taken: %v; want it refused at once, naming http_addr %s", err, cfg.HTTPAddr)
+	}
 }
