@@ -4,6 +4,7 @@ import (
 	"context"
 	"maps"
 	"testing"
+	"time"
 
 	"hotline-bridge/events"
 	"hotline-bridge/handlers/sort"
@@ -28,6 +29,10 @@ func TestSorterTallyCountsEachBatchsVerdictsAndQuarantine(t *testing.T) {
 		t.Fatalf("SortBatch = %v, %v; want the bad row rejected", rejected, err)
 	}
 	w.sort(w.change(events.Registration, "R-LATER", 12, registration("ORG-420102-S01")))
+	// The same version decided again, as a pulled parent or a released row is, changes nothing and counts nothing.
+	if _, _, err := w.sorter.Sweep(context.Background(), again{r1}, time.Hour); err != nil {
+		t.Fatal(err)
+	}
 
 	want := []sort.Tally{
 		{Decisions: map[sort.Verdict]int{
@@ -37,6 +42,7 @@ func TestSorterTallyCountsEachBatchsVerdictsAndQuarantine(t *testing.T) {
 		{Decisions: map[sort.Verdict]int{
 			{Table: events.Registration, Unit: "420102"}: 1, {Table: events.InfoProvider, Unit: "420102"}: 1,
 		}, Quarantined: map[string]int{}},
+		{Decisions: map[sort.Verdict]int{}, Quarantined: map[string]int{}},
 	}
 	if len(tallies) != len(want) {
 		t.Fatalf("%d batches reported, want %d: %+v", len(tallies), len(want), tallies)
@@ -47,3 +53,10 @@ func TestSorterTallyCountsEachBatchsVerdictsAndQuarantine(t *testing.T) {
 		}
 	}
 }
+
+// again hands its rows to Sweep as decidable parked rows: versions the sorter decides again.
+type again []events.RowVersion
+
+func (a again) Decidable(context.Context, int) ([]events.RowVersion, error) { return a, nil }
+
+func (again) ExpireOrphans(context.Context, time.Duration) (int, error) { return 0, nil }
