@@ -102,6 +102,7 @@ func (c *cli) runCommand() *cobra.Command {
 	f.Duration("orphan-after", 0, "how long a row waits for its parent before quarantine (default 24h)")
 	f.Duration("ledger-retention", 0, "how long the ledger remembers a row that is not Wuhan's (default 24h)")
 	f.Duration("transfer-log-retention", 0, "how long the download and distribution logs keep an entry (default 4320h, 180 days)")
+	f.String("http-addr", "", "serve /metrics, /healthz and /readyz on host:port; empty serves nothing (default 127.0.0.1:9464)")
 	return cmd
 }
 

@@ -237,7 +237,7 @@ func bridgeEnvVars(e *bridgeEnv, extra ...string) []string {
 	return append([]string{
 		"--upstream-url=" + e.cfg.UpstreamURL, "--store-url=" + e.cfg.StoreURL,
 		"--kafka-brokers=" + strings.Join(e.cfg.KafkaBrokers, ","), "--topic-prefix=" + e.cfg.TopicPrefix,
-		"--poll-interval=50ms", "--log-level=warn",
+		"--poll-interval=50ms", "--log-level=warn", "--http-addr=127.0.0.1:0",
 	}, extra...)
 }
 

@@ -3,9 +3,11 @@ package pipeline
 import (
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"os"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -46,6 +48,8 @@ type Config struct {
 	// TransferLogRetention is how long the download and distribution logs keep an entry.
 	TransferLogRetention time.Duration `koanf:"transfer_log_retention"`
 	LogFormat            string        `koanf:"log_format"` // auto, json or text
+	// HTTPAddr is where bridge run serves /metrics, /healthz and /readyz; empty serves nothing.
+	HTTPAddr string `koanf:"http_addr"`
 }
 
 // Needs says which connections a command requires, so that Validate reports only what matters to it.
@@ -68,6 +72,7 @@ func defaults() map[string]any {
 		// 180 days: the Cybersecurity Law asks network logs be kept at least six months.
 		"transfer_log_retention": "4320h",
 		"log_format":             "auto",
+		"http_addr":              "127.0.0.1:9464",
 	}
 }
 
@@ -160,6 +165,7 @@ func (c Config) Validate(needs Needs) error {
 	check(c.LedgerRetention < time.Hour, "ledger_retention must be at least 1h (a redelivery after a crash must still find the newer version), got %s", c.LedgerRetention)
 	check(c.TransferLogRetention < time.Hour, "transfer_log_retention must be at least 1h, got %s (the Cybersecurity Law asks for six months, 4320h)", c.TransferLogRetention)
 	check(!logFormats[c.LogFormat], "log_format must be auto, json or text, got %q", c.LogFormat)
+	errs = append(errs, checkHTTPAddr(c.HTTPAddr))
 	if _, err := c.units(); err != nil {
 		errs = append(errs, err)
 	}
@@ -175,6 +181,18 @@ func checkURL(name, raw string) error {
 	u, err := url.Parse(raw)
 	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") || u.Host == "" {
 		return fmt.Errorf("%s must be a postgres://user@host:port/db URL", name)
+	}
+	return nil
+}
+
+// checkHTTPAddr accepts host:port with a port number (0 picks a free one), or empty to serve nothing.
+func checkHTTPAddr(addr string) error {
+	if addr == "" {
+		return nil
+	}
+	_, port, err := net.SplitHostPort(addr)
+	if n, convErr := strconv.Atoi(port); err != nil || convErr != nil || n < 0 || n > 65535 {
+		return fmt.Errorf("http_addr (BRIDGE_HTTP_ADDR) %q: want host:port, e.g. 127.0.0.1:9464, or empty to serve nothing", addr)
 	}
 	return nil
 }

@@ -71,3 +71,23 @@ func TestConfigSourcesFileThenEnvironmentThenFlags(t *testing.T) {
 		t.Fatalf("merged config %+v", cfg)
 	}
 }
+
+func TestConfigHTTPAddrIsHostPortOrEmpty(t *testing.T) {
+	cfg, err := pipeline.LoadConfig("", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.HTTPAddr != "127.0.0.1:9464" {
+		t.Fatalf("default http_addr %q, want 127.0.0.1:9464", cfg.HTTPAddr)
+	}
+	for addr, ok := range map[string]bool{"": true, ":9464": true, "0.0.0.0:0": true, "9464": false, "localhost:http": false, "127.0.0.1:70000": false} {
+		cfg.HTTPAddr = addr
+		err := cfg.Validate(pipeline.Needs{})
+		if ok != (err == nil) {
+			t.Errorf("http_addr %q: Validate = %v, want accepted %v", addr, err, ok)
+		}
+		if err != nil && !strings.Contains(err.Error(), "http_addr (BRIDGE_HTTP_ADDR)") {
+			t.Errorf("http_addr %q: the error does not name the key: %v", addr, err)
+		}
+	}
+}

@@ -42,6 +42,7 @@ func newBridgeEnv(t *testing.T, brokers []string) *bridgeEnv {
 	cfg.TopicPrefix = testenv.TopicPrefix(t)
 	cfg.PollInterval = 50 * time.Millisecond
 	cfg.Partitions = 3
+	cfg.HTTPAddr = "127.0.0.1:0" // a free port: tests and other bridges on the machine run side by side
 	upstream, err := postgres.Open(ctx, cfg.UpstreamURL)
 	if err != nil {
 		t.Fatal(err)

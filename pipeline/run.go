@@ -12,6 +12,7 @@ import (
 
 	"hotline-bridge/events"
 	"hotline-bridge/handlers/audit"
+	"hotline-bridge/handlers/capture"
 	"hotline-bridge/handlers/distribute"
 	"hotline-bridge/handlers/jurisdiction"
 	"hotline-bridge/handlers/sort"
@@ -31,6 +32,7 @@ type bridge struct {
 	// partitions is every topic's partition count, as the broker has it.
 	partitions map[string]int
 	counts     *RunProgress
+	observer   *observer
 	sender     *kafka.Sender
 	forwarder  *distribute.Forwarder
 	trail      *postgres.AuditTrail
@@ -65,7 +67,9 @@ func RunCounted(ctx context.Context, cfg Config, log *slog.Logger, untilIdle boo
 	}
 	counts.watch(runCtx, log, b.upstream, b.store)
 	var workers sync.WaitGroup
-	workers.Go(func() { sweepParked(runCtx, log, b.sorter, b.dedicated, 2*time.Second, cfg.OrphanAfter) })
+	workers.Go(func() {
+		sweepParked(runCtx, log, b.sorter, b.dedicated, b.observer.metrics, 2*time.Second, cfg.OrphanAfter)
+	})
 	workers.Go(func() { pruneLedger(runCtx, log, b.dedicated, 10*time.Minute, cfg.LedgerRetention) })
 	workers.Go(func() {
 		pruneTransferLogs(runCtx, log, postgres.NewTransferLog(b.store), 10*time.Minute, cfg.TransferLogRetention)
@@ -105,6 +109,9 @@ func open(ctx context.Context, cfg Config, log *slog.Logger, counts *RunProgress
 			b.close()
 		}
 	}()
+	if b.observer, err = observe(ctx, cfg, log); err != nil {
+		return nil, err
+	}
 	if b.store, err = openDatabase(ctx, log, "store database", cfg.StoreURL); err != nil {
 		return nil, err
 	}
@@ -131,16 +138,23 @@ func open(ctx context.Context, cfg Config, log *slog.Logger, counts *RunProgress
 		return nil, err
 	}
 	b.sorter = sort.NewSorter(units, b.dedicated, postgres.NewUpstreamSource(b.upstream))
+	b.sorter.OnBatch = b.observer.metrics.Sorted
 	if b.sender, err = kafka.NewSender(cfg.kafka(), cfg.TopicPrefix); err != nil {
 		return nil, err
 	}
-	b.forwarder, err = distribute.NewForwarder(distribute.Config{Forwarded: counts.forwarded}, postgres.NewOutbox(b.store), b.sender, log)
+	m := b.observer.metrics
+	forwarded := func(batch []events.Distribution) { counts.forwarded(batch); m.Forwarded(batch) }
+	b.forwarder, err = distribute.NewForwarder(distribute.Config{Forwarded: forwarded, Failed: m.PublishFailed},
+		postgres.NewOutbox(b.store), b.sender, log)
 	b.trail = postgres.NewAuditTrail(b.store)
 	b.relay = audit.NewRelay(postgres.NewAuditOutbox(b.store), b.pub, events.AuditTopic(cfg.TopicPrefix), log)
 	return b, err
 }
 
 func (b *bridge) close() {
+	if b.observer != nil {
+		b.observer.close(b.log)
+	}
 	if b.pub != nil {
 		_ = b.pub.Close()
 	}
@@ -156,7 +170,11 @@ func (b *bridge) close() {
 
 func (b *bridge) runCapture(ctx context.Context, untilIdle bool) error {
 	runner := newCaptureRunner(b.cfg, b.log, b.upstream, b.store, b.pub, b.partitions)
-	runner.OnRound = b.counts.onRound
+	m := b.observer.metrics
+	runner.OnRound = func(table string, r capture.Round, err error) {
+		b.counts.onRound(table, r, err)
+		m.CaptureRound(table, r, err)
+	}
 	if err := runner.Run(ctx, untilIdle); err != nil {
 		return err
 	}
@@ -196,7 +214,8 @@ func (b *bridge) sortIdle(ctx context.Context) (bool, error) {
 	if lag, err = kafka.Lag(b.cfg.kafka(), QuarantineGroup, []string{QuarantineTopic(b.cfg.TopicPrefix)}); err != nil || lag > 0 {
 		return false, err
 	}
-	released, _, err := b.sorter.Sweep(ctx, b.dedicated, b.cfg.OrphanAfter)
+	released, expired, err := b.sorter.Sweep(ctx, b.dedicated, b.cfg.OrphanAfter)
+	b.observer.metrics.OrphansQuarantined(expired)
 	return released == 0, err
 }
 

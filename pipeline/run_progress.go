@@ -45,9 +45,9 @@ func (p *RunProgress) onRound(_ string, r capture.Round, err error) {
 	}
 }
 
-func (p *RunProgress) forwarded(n int) {
+func (p *RunProgress) forwarded(batch []events.Distribution) {
 	if p != nil {
-		p.published.Add(int64(n))
+		p.published.Add(int64(len(batch)))
 	}
 }
 

@@ -17,6 +17,7 @@ import (
 	"hotline-bridge/handlers/capture"
 	"hotline-bridge/handlers/sort"
 	"hotline-bridge/infra/kafka"
+	"hotline-bridge/infra/metrics"
 	"hotline-bridge/infra/postgres"
 )
 
@@ -157,9 +158,10 @@ func recordQuarantine(store *postgres.Store) message.NoPublishHandlerFunc {
 }
 
 // sweepParked releases parked rows whose parent has arrived and expires orphans, every interval until ctx ends.
-func sweepParked(ctx context.Context, log *slog.Logger, sorter *sort.Sorter, store *postgres.Store, interval, maxWait time.Duration) {
+func sweepParked(ctx context.Context, log *slog.Logger, sorter *sort.Sorter, store *postgres.Store, m *metrics.Metrics, interval, maxWait time.Duration) {
 	for {
 		released, expired, err := sorter.Sweep(ctx, store, maxWait)
+		m.OrphansQuarantined(expired)
 		switch {
 		case err != nil && ctx.Err() == nil:
 			log.Warn("sweeping parked rows failed; retrying", "error", err)

@@ -36,7 +36,7 @@ func TestUnreachableDatabaseAndBrokerAreReportedWithAddressAndRetried(t *testing
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
 			stderr := &testenv.SyncBuffer{}
-			cmd := exec.Command(bin, append([]string{"run", "--upstream-url=" + testenv.Postgres(t)}, c.flags...)...)
+			cmd := exec.Command(bin, append([]string{"run", "--upstream-url=" + testenv.Postgres(t), "--http-addr=127.0.0.1:0"}, c.flags...)...)
 			cmd.Stderr = stderr
 			if err := cmd.Start(); err != nil {
 				t.Fatal(err)

@@ -18,8 +18,11 @@ type Config struct {
 	BatchSize  int           // events per claim, send and mark; default 1000, one sarama SendMessages call
 	MinBackoff time.Duration // pause after the first failure in a row; default 200ms
 	MaxBackoff time.Duration // longest pause while the broker or the database stays down; default 5s
-	// Forwarded, when set, is told how many events each batch published (progress, metrics).
-	Forwarded func(n int)
+	// Forwarded, when set, is told of each batch published, once the broker acknowledged it and its marks
+	// committed (progress, metrics per unit).
+	Forwarded func(batch []events.Distribution)
+	// Failed, when set, is told of each failed attempt to forward a batch (metrics), before the retry's pause.
+	Failed func(err error)
 }
 
 func (c *Config) setDefaults() {
@@ -67,7 +70,7 @@ func NewForwarder(cfg Config, outbox Outbox, sender Sender, log *slog.Logger) (*
 // Forward moves one batch: the oldest pending events are claimed, sent and marked in one outbox transaction.
 // It returns how many it published, 0 when nothing was pending.
 func (f *Forwarder) Forward(ctx context.Context) (int, error) {
-	forwarded := 0
+	var forwarded []events.Distribution
 	var sent []Batch // the distribution log's entries of this send
 	err := f.outbox.Apply(ctx, func(tx OutboxTx) error {
 		batch, err := tx.Pending(ctx, f.cfg.BatchSize)
@@ -83,7 +86,7 @@ func (f *Forwarder) Forward(ctx context.Context) (int, error) {
 		if err != nil {
 			return err
 		}
-		forwarded = len(batch)
+		forwarded = batch
 		if err := tx.MarkPublished(ctx, published); err != nil {
 			return err
 		}
@@ -95,10 +98,10 @@ func (f *Forwarder) Forward(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, f.logFailed(ctx, sent, err)
 	}
-	if f.cfg.Forwarded != nil && forwarded > 0 {
+	if f.cfg.Forwarded != nil && len(forwarded) > 0 {
 		f.cfg.Forwarded(forwarded)
 	}
-	return forwarded, nil
+	return len(forwarded), nil
 }
 
 // publishedHops are the audit trail's record of where each event of the batch landed.
@@ -216,13 +219,14 @@ func (f *Forwarder) Run(ctx context.Context, interval time.Duration) error {
 }
 
 func (f *Forwarder) retrier() *retrier {
-	return &retrier{log: f.log, backoff: pace.Backoff(f.cfg.MinBackoff, f.cfg.MaxBackoff)}
+	return &retrier{log: f.log, failed: f.cfg.Failed, backoff: pace.Backoff(f.cfg.MinBackoff, f.cfg.MaxBackoff)}
 }
 
 // retrier paces and reports consecutive failures. Each failure is logged once, here: the error names the broker or
 // database that failed (the sender and outbox put the address in it) and never carries a payload.
 type retrier struct {
 	log      *slog.Logger
+	failed   func(error) // nil: nobody counts failures
 	failures int
 	backoff  *backoff.ExponentialBackOff
 }
@@ -233,6 +237,9 @@ func (r *retrier) pause(ctx context.Context, err error) error {
 		return ctx.Err()
 	}
 	r.failures++
+	if r.failed != nil {
+		r.failed(err)
+	}
 	wait := r.backoff.NextBackOff()
 	r.log.Warn("forwarding outbox events failed; retrying", "attempt", r.failures, "retry_in", wait, "error", err)
 	pace.Sleep(ctx, wait)

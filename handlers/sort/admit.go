@@ -112,6 +112,7 @@ func (b *batch) fetchLedger(ctx context.Context, refs []Ref) error {
 	for r, e := range found {
 		b.ledger[r] = seen{Entry: e, known: true}
 	}
+	b.before.note(found)
 	return err
 }
 

@@ -56,6 +56,7 @@ type batch struct {
 	rejected   []Rejected
 	// treeVersion is the tree's version once this batch's changes to it are written.
 	treeVersion int64
+	before      priors // ledger entries as the batch found them, for its Tally
 }
 
 // seen is what the batch knows of a row's ledger entry; known: there is one.

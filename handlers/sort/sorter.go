@@ -34,6 +34,8 @@ type Sorter struct {
 	store    Store
 	upstream Upstream
 	tree     *treeCache
+	// OnBatch, when set, is told what each committed batch decided (metrics); see Tally.
+	OnBatch func(Tally)
 }
 
 // NewSorter builds a sorter over the unit catalogue.
@@ -87,6 +89,7 @@ func (s *Sorter) decideAll(ctx context.Context, rows []events.RowVersion, via st
 		if len(b.tree.changed) > 0 {
 			s.tree.committed(b.treeVersion, b.tree.changed)
 		}
+		s.report(b)
 		return b.rejected, nil
 	}
 }

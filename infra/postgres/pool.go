@@ -13,6 +13,13 @@ import (
 // UTC whatever the server's default zone. It does not connect yet: an unreachable database shows up on first use,
 // where callers retry it.
 func Open(ctx context.Context, rawURL string) (*pgxpool.Pool, error) {
+	// The routers decide many partitions at once; pgx's default of 4 would serialise them.
+	return OpenSized(ctx, rawURL, 16)
+}
+
+// OpenSized is Open with at most maxConns connections, unless the URL sets pool_max_conns: a small pool of its
+// own keeps probes and metrics answering while the main pool is busy.
+func OpenSized(ctx context.Context, rawURL string, maxConns int32) (*pgxpool.Pool, error) {
 	cfg, err := pgxpool.ParseConfig(rawURL)
 	if err != nil {
 		return nil, fmt.Errorf("parse database url %s: %w", Redact(rawURL), err)
@@ -20,7 +27,7 @@ func Open(ctx context.Context, rawURL string) (*pgxpool.Pool, error) {
 	cfg.ConnConfig.RuntimeParams["timezone"] = "UTC"
 	cfg.ConnConfig.RuntimeParams["application_name"] = "hotline-bridge"
 	if !strings.Contains(rawURL, "pool_max_conns") {
-		cfg.MaxConns = 16 // the routers decide many partitions at once; pgx's default of 4 would serialise them
+		cfg.MaxConns = maxConns
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {

@@ -93,6 +93,10 @@ type Tool struct{ Command, Package string }
 // Kcat lets tests and people inspect topics.
 var Kcat = Tool{Command: "kcat", Package: "kcat"}
 
+// Promtool checks and unit-tests the Prometheus alert rules (infra/deploy); the package's recommends (a node
+// exporter and its collectors) are left out.
+var Promtool = Tool{Command: "promtool", Package: "prometheus"}
+
 // EnsureTools installs the missing tools with apt-get (one update, one install) when we are root; otherwise it
 // says which to install.
 func EnsureTools(log io.Writer, tools ...Tool) error {
@@ -109,7 +113,7 @@ func EnsureTools(log io.Writer, tools ...Tool) error {
 		return fmt.Errorf("missing on PATH and we are not root to install them: run `sudo apt-get install -y %v`", missing)
 	}
 	fmt.Fprintf(log, "testenv: installing %v with apt-get\n", missing)
-	install := append([]string{"install", "-y", "-q"}, missing...)
+	install := append([]string{"install", "-y", "-q", "--no-install-recommends"}, missing...)
 	for _, args := range [][]string{{"update", "-q"}, install} {
 		cmd := exec.Command("apt-get", args...)
 		cmd.Stdout, cmd.Stderr = log, log

@@ -2,7 +2,7 @@
 //
 //	go run ./infra/testenv/cmd/testenv -- go test ./...
 //
-// It makes sure kcat is installed, starts both services once, exports
+// It makes sure kcat and promtool are installed, starts both services once, exports
 // BRIDGE_TEST_PG_URL and BRIDGE_TEST_KAFKA_BROKERS to the command, stops the
 // services however the command ends, and exits with the command's status.
 // A variable already set in the environment is passed on and its service
@@ -38,7 +38,7 @@ func run(args []string) int {
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
 	defer signal.Stop(sigs)
 
-	if err := testenv.EnsureTools(os.Stderr, testenv.Kcat); err != nil {
+	if err := testenv.EnsureTools(os.Stderr, testenv.Kcat, testenv.Promtool); err != nil {
 		fmt.Fprintf(os.Stderr, "testenv: %v\n", err)
 		return 1
 	}
