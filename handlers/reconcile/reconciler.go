@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -36,19 +37,34 @@ func (r *Reconciler) Select(only []string) ([]Check, error) {
 	if len(only) == 0 {
 		return r.checks, nil
 	}
+	names := make([]string, len(r.checks))
+	for i, c := range r.checks {
+		names[i] = c.Name()
+	}
+	if err := CheckOnly(only, names...); err != nil {
+		return nil, err
+	}
 	var out []Check
 	for _, name := range only {
-		i := slices.IndexFunc(r.checks, func(c Check) bool { return c.Name() == name })
-		switch {
-		case i >= 0:
-			out = append(out, r.checks[i])
-		case name == CheckSource:
-			return nil, fmt.Errorf("--only %s: source reconciliation is %w (only %s is)", name, ErrNotAvailable, CheckDelivery)
-		default:
-			return nil, fmt.Errorf("--only %s: no such check (%s)", name, CheckDelivery)
-		}
+		out = append(out, r.checks[slices.Index(names, name)])
 	}
 	return out, nil
+}
+
+// CheckOnly refuses a check name that is not among the available ones, saying so plainly for the checks that are
+// planned but not built yet.
+func CheckOnly(only []string, available ...string) error {
+	var errs []error
+	for _, name := range only {
+		switch {
+		case slices.Contains(available, name):
+		case name == CheckSource:
+			errs = append(errs, fmt.Errorf("--only %s: source reconciliation is %w (available: %s)", name, ErrNotAvailable, strings.Join(available, ", ")))
+		default:
+			errs = append(errs, fmt.Errorf("--only %s: no such check (available: %s)", name, strings.Join(available, ", ")))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // RunOnce runs now, waiting for a run of another instance to end first.
@@ -69,13 +85,13 @@ func (r *Reconciler) RunOnce(ctx context.Context, req Request) (Report, error) {
 // ends. The schedule lives in bridge.reconcile_run, so it holds across instances and restarts.
 func (r *Reconciler) RunScheduled(ctx context.Context, interval, tick time.Duration) {
 	for {
-		if err := r.runIfDue(ctx, interval); err != nil && ctx.Err() == nil {
-			r.log.Warn("scheduled reconciliation failed; it runs again at the next interval", "error", err)
-		}
-		select {
+		select { // a tick first: a bridge that is starting has more urgent work
 		case <-ctx.Done():
 			return
 		case <-time.After(tick):
+		}
+		if err := r.runIfDue(ctx, interval); err != nil && ctx.Err() == nil {
+			r.log.Warn("scheduled reconciliation failed; it runs again at the next interval", "error", err)
 		}
 	}
 }
