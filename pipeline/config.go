@@ -3,10 +3,12 @@ package pipeline
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"net/url"
 	"os"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -19,6 +21,7 @@ import (
 	"github.com/knadh/koanf/v2"
 	"github.com/spf13/pflag"
 
+	"hotline-bridge/events"
 	"hotline-bridge/handlers/jurisdiction"
 )
 
@@ -50,6 +53,10 @@ type Config struct {
 	LogFormat            string        `koanf:"log_format"` // auto, json or text
 	// HTTPAddr is where bridge run serves /metrics, /healthz and /readyz; empty serves nothing.
 	HTTPAddr string `koanf:"http_addr"`
+	// ReconcileInterval is how often bridge run reconciles delivery; 0 disables it.
+	ReconcileInterval time.Duration `koanf:"reconcile_interval"`
+	// ConsumerGroups names each district's consumer group by unit code, for the reconciliation to check.
+	ConsumerGroups map[string]string `koanf:"consumer_groups"`
 }
 
 // Needs says which connections a command requires, so that Validate reports only what matters to it.
@@ -73,6 +80,7 @@ func defaults() map[string]any {
 		"transfer_log_retention": "4320h",
 		"log_format":             "auto",
 		"http_addr":              "127.0.0.1:9464",
+		"reconcile_interval":     "1h",
 	}
 }
 
@@ -102,16 +110,22 @@ func LoadConfig(path string, flags *pflag.FlagSet) (Config, error) {
 
 func fromEnv(key, value string) (string, any) {
 	key = strings.ToLower(strings.TrimPrefix(key, "BRIDGE_"))
-	if key == "kafka_brokers" {
+	switch key {
+	case "kafka_brokers":
 		return key, splitList(value)
+	case "consumer_groups":
+		return key, splitPairs(value)
 	}
 	return key, value
 }
 
 func fromFlag(f *pflag.Flag) (string, any) {
 	key := strings.ReplaceAll(f.Name, "-", "_")
-	if key == "kafka_brokers" {
+	switch key {
+	case "kafka_brokers":
 		return key, splitList(f.Value.String())
+	case "consumer_groups":
+		return key, splitPairs(f.Value.String())
 	}
 	// Strings suffice: the decoder converts "6" and "1s" to the fields' types, as it does for environment values.
 	return key, f.Value.String()
@@ -123,6 +137,17 @@ func splitList(s string) []string {
 		if part = strings.TrimSpace(part); part != "" {
 			out = append(out, part)
 		}
+	}
+	return out
+}
+
+// splitPairs reads "unit=group,unit=group"; a pair without "=" is kept whole with an empty group, for Validate
+// to name.
+func splitPairs(s string) map[string]any {
+	out := map[string]any{}
+	for _, pair := range splitList(s) {
+		unit, group, _ := strings.Cut(pair, "=")
+		out[strings.TrimSpace(unit)] = strings.TrimSpace(group)
 	}
 	return out
 }
@@ -166,8 +191,11 @@ func (c Config) Validate(needs Needs) error {
 	check(c.TransferLogRetention < time.Hour, "transfer_log_retention must be at least 1h, got %s (the Cybersecurity Law asks for six months, 4320h)", c.TransferLogRetention)
 	check(!logFormats[c.LogFormat], "log_format must be auto, json or text, got %q", c.LogFormat)
 	errs = append(errs, checkHTTPAddr(c.HTTPAddr))
+	check(c.ReconcileInterval != 0 && c.ReconcileInterval < time.Minute, "reconcile_interval must be 0 (off) or at least 1m, got %s", c.ReconcileInterval)
 	if _, err := c.units(); err != nil {
 		errs = append(errs, err)
+	} else {
+		errs = append(errs, c.checkConsumerGroups())
 	}
 	check(!map[string]bool{"debug": true, "info": true, "warn": true, "error": true}[c.LogLevel],
 		"log_level must be debug, info, warn or error, got %q", c.LogLevel)
@@ -211,4 +239,21 @@ func (c Config) units() (*jurisdiction.Units, error) {
 		return nil, fmt.Errorf("units file %s: %w", c.Units, err)
 	}
 	return units, nil
+}
+
+// checkConsumerGroups reports every consumer_groups entry whose unit is not in the catalogue or whose group is
+// empty.
+func (c Config) checkConsumerGroups() error {
+	units, _ := c.units()
+	codes := append(units.Codes(), events.BroadcastUnit)
+	var errs []error
+	for _, unit := range slices.Sorted(maps.Keys(c.ConsumerGroups)) {
+		if !slices.Contains(codes, unit) {
+			errs = append(errs, fmt.Errorf("consumer_groups: %q is not a unit code (%s)", unit, strings.Join(codes, ", ")))
+		}
+		if c.ConsumerGroups[unit] == "" {
+			errs = append(errs, fmt.Errorf("consumer_groups: unit %q has no group id (write unit=group)", unit))
+		}
+	}
+	return errors.Join(errs...)
 }

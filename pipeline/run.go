@@ -15,6 +15,7 @@ import (
 	"hotline-bridge/handlers/capture"
 	"hotline-bridge/handlers/distribute"
 	"hotline-bridge/handlers/jurisdiction"
+	"hotline-bridge/handlers/reconcile"
 	"hotline-bridge/handlers/sort"
 	"hotline-bridge/infra/kafka"
 	"hotline-bridge/infra/postgres"
@@ -37,6 +38,8 @@ type bridge struct {
 	forwarder  *distribute.Forwarder
 	trail      *postgres.AuditTrail
 	relay      *audit.Relay
+	offsets    *kafka.Offsets
+	reconciler *reconcile.Reconciler
 }
 
 // Run starts the bridge and runs until ctx ends, or, with untilIdle, until everything is caught up: every kind
@@ -77,6 +80,9 @@ func RunCounted(ctx context.Context, cfg Config, log *slog.Logger, untilIdle boo
 	workers.Go(func() { _ = b.forwarder.Run(runCtx, 100*time.Millisecond) })
 	workers.Go(func() { b.relay.Run(runCtx, 500*time.Millisecond) })
 	workers.Go(func() { pruneAudit(runCtx, log, b.trail, time.Hour, cfg.AuditRetention) })
+	if cfg.ReconcileInterval > 0 && !untilIdle { // a catch-up ends; bridge reconcile --once checks after it
+		workers.Go(func() { scheduleReconciliation(runCtx, b.reconciler, cfg.ReconcileInterval) })
+	}
 	workers.Go(func() {
 		// A router that stops while the bridge runs would leave capture filling topics nobody sorts.
 		if err := <-routerDone; runCtx.Err() == nil {
@@ -148,6 +154,11 @@ func open(ctx context.Context, cfg Config, log *slog.Logger, counts *RunProgress
 		postgres.NewOutbox(b.store), b.sender, log)
 	b.trail = postgres.NewAuditTrail(b.store)
 	b.relay = audit.NewRelay(postgres.NewAuditOutbox(b.store), b.pub, events.AuditTopic(cfg.TopicPrefix), log)
+	if err != nil {
+		return nil, err
+	}
+	b.offsets = kafka.NewOffsets(cfg.kafka())
+	b.reconciler, err = newReconciler(cfg, b.store, b.offsets, log)
 	return b, err
 }
 
@@ -160,6 +171,9 @@ func (b *bridge) close() {
 	}
 	if b.sender != nil {
 		_ = b.sender.Close()
+	}
+	if b.offsets != nil {
+		_ = b.offsets.Close()
 	}
 	for _, db := range []*pgxpool.Pool{b.upstream, b.store} {
 		if db != nil {

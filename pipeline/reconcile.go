@@ -1,0 +1,236 @@
+package pipeline
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"hotline-bridge/events"
+	"hotline-bridge/handlers/distribute"
+	"hotline-bridge/handlers/reconcile"
+	"hotline-bridge/infra/kafka"
+	"hotline-bridge/infra/postgres"
+)
+
+// ReconcileOptions are bridge reconcile's flags.
+type ReconcileOptions struct {
+	Once, DryRun, JSON bool
+	Only               []string // check names; empty = all
+}
+
+// ErrUnrepaired says a run left something missing; the command exits 1 with what and why.
+var ErrUnrepaired = errors.New("reconciliation could not repair everything")
+
+// newReconciler wires the checks: delivery of every unit topic and broadcast.
+func newReconciler(cfg Config, db *pgxpool.Pool, broker reconcile.Broker, log *slog.Logger) (*reconcile.Reconciler, error) {
+	units, err := cfg.units()
+	if err != nil {
+		return nil, err
+	}
+	delivery := reconcile.NewDelivery(append(units.Codes(), events.BroadcastUnit), cfg.ConsumerGroups, cfg.TopicPrefix,
+		postgres.NewDeliveryOutbox(db), broker)
+	return reconcile.NewReconciler(postgres.NewReconcileRuns(db), log, delivery), nil
+}
+
+// Reconcile runs the checks once, now (waiting for a run of a bridge instance to end first), publishes what it
+// re-sent, and prints a summary per unit.
+func Reconcile(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer, opts ReconcileOptions) error {
+	if !opts.Once {
+		return errors.New("bridge reconcile runs with --once; bridge run reconciles every reconcile_interval on its own")
+	}
+	if err := reconcile.CheckOnly(opts.Only, reconcile.CheckDelivery); err != nil {
+		return err
+	}
+	db, err := openDatabase(ctx, log, "store database", cfg.StoreURL)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if err := postgres.Migrate(ctx, db, log); err != nil {
+		return err
+	}
+	broker := kafka.NewOffsets(cfg.kafka())
+	defer broker.Close()
+	rec, err := newReconciler(cfg, db, broker, log)
+	if err != nil {
+		return err
+	}
+	report, err := rec.RunOnce(ctx, reconcile.Request{Only: opts.Only, DryRun: opts.DryRun, Trigger: reconcile.TriggerCommand})
+	if err == nil && report.Outcome() != reconcile.OutcomeConsistent && !opts.DryRun {
+		err = publishRepairs(ctx, cfg, db, log)
+	}
+	if report.Run != 0 {
+		if perr := printReport(out, report, opts.JSON); perr != nil {
+			return errors.Join(err, perr)
+		}
+	}
+	if err != nil {
+		return err
+	}
+	return unrepaired(report)
+}
+
+// publishRepairs drains the outbox, so that what the run re-sent is on the topics when the command ends; a
+// running bridge's forwarder takes turns with it under the forwarding lock.
+func publishRepairs(ctx context.Context, cfg Config, db *pgxpool.Pool, log *slog.Logger) error {
+	sender, err := kafka.NewSender(cfg.kafka(), cfg.TopicPrefix)
+	if err != nil {
+		return err
+	}
+	defer sender.Close()
+	forwarder, err := distribute.NewForwarder(distribute.Config{}, postgres.NewOutbox(db), sender, log)
+	if err != nil {
+		return err
+	}
+	_, err = forwarder.Drain(ctx)
+	return err
+}
+
+func unrepaired(report reconcile.Report) error {
+	left := report.Unrepaired()
+	if len(left) == 0 {
+		return nil
+	}
+	lines := make([]string, len(left))
+	for i, f := range left {
+		lines[i] = fmt.Sprintf("%s %s: %d missing, %d repaired", f.Check, findingPlace(f), f.Missing, f.Repaired)
+		if report.DryRun {
+			lines[i] += " (dry run)"
+		}
+		if f.Detail != "" {
+			lines[i] += ": " + f.Detail
+		}
+	}
+	return fmt.Errorf("%w in run %d:\n  %s", ErrUnrepaired, report.Run, strings.Join(lines, "\n  "))
+}
+
+// findingPlace names where a finding is: its unit, partition or group.
+func findingPlace(f reconcile.Finding) string {
+	place := "unit " + f.Unit
+	if f.Group != "" {
+		place += " group " + f.Group
+	}
+	if f.Partition != nil {
+		place += fmt.Sprintf(" partition %d", *f.Partition)
+	}
+	return place
+}
+
+// scheduleReconciliation reconciles every interval inside bridge run, looking at most once a minute whether a
+// run is due (any instance's run counts).
+func scheduleReconciliation(ctx context.Context, rec *reconcile.Reconciler, interval time.Duration) {
+	rec.RunScheduled(ctx, interval, min(interval, time.Minute))
+}
+
+// unitLine is a unit's summary as --json prints it, one object per unit, with its partitions' and consumer
+// group's findings.
+type unitLine struct {
+	Run        int64        `json:"run"`
+	Check      string       `json:"check"`
+	Unit       string       `json:"unit"`
+	Table      *string      `json:"table"`
+	Topic      string       `json:"topic"`
+	Expected   int64        `json:"expected"`
+	Found      int64        `json:"found"`
+	Pending    int64        `json:"pending"`
+	Missing    int64        `json:"missing"`
+	Repaired   int64        `json:"repaired"`
+	Unrepaired int64        `json:"unrepaired"`
+	DryRun     bool         `json:"dry_run"`
+	Detail     *string      `json:"detail"`
+	Partitions []detailLine `json:"partitions"`
+	Groups     []detailLine `json:"consumer_groups"`
+}
+
+type detailLine struct {
+	Group     *string `json:"group,omitempty"`
+	Partition *int32  `json:"partition"`
+	Expected  int64   `json:"expected"`
+	Found     int64   `json:"found"`
+	Missing   int64   `json:"missing"`
+	Repaired  int64   `json:"repaired"`
+	Detail    *string `json:"detail"`
+}
+
+// byUnit groups the findings under each unit's summary, in the order reported.
+func byUnit(report reconcile.Report) []unitLine {
+	var out []unitLine
+	for _, f := range report.Findings {
+		if f.Subject == reconcile.SubjectUnit {
+			out = append(out, unitLine{Run: report.Run, Check: f.Check, Unit: f.Unit, Table: orNull(f.Table), Topic: f.Topic,
+				Expected: f.Expected, Found: f.Found, Pending: f.Pending, Missing: f.Missing, Repaired: f.Repaired,
+				Unrepaired: f.Unrepaired(), DryRun: report.DryRun, Detail: orNull(f.Detail),
+				Partitions: []detailLine{}, Groups: []detailLine{}})
+			continue
+		}
+		if len(out) == 0 {
+			continue
+		}
+		last := &out[len(out)-1]
+		d := detailLine{Partition: f.Partition, Expected: f.Expected, Found: f.Found, Missing: f.Missing, Repaired: f.Repaired, Detail: orNull(f.Detail)}
+		if f.Subject == reconcile.SubjectGroup {
+			d.Group = &f.Group
+			last.Groups = append(last.Groups, d)
+		} else {
+			last.Partitions = append(last.Partitions, d)
+		}
+	}
+	return out
+}
+
+func printReport(out io.Writer, report reconcile.Report, asJSON bool) error {
+	units := byUnit(report)
+	if asJSON {
+		enc := json.NewEncoder(out)
+		for _, u := range units {
+			if err := enc.Encode(u); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	w := tabwriter.NewWriter(out, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(w, "CHECK\tUNIT\tTOPIC\tEXPECTED\tFOUND\tPENDING\tMISSING\tREPAIRED\tDETAIL")
+	for _, u := range units {
+		fmt.Fprintf(w, "%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%s\n", u.Check, u.Unit, u.Topic, u.Expected, u.Found, u.Pending,
+			u.Missing, u.Repaired, orDash(u.Detail))
+		for _, d := range append(u.Partitions, u.Groups...) {
+			fmt.Fprintf(w, "\t  %s\t\t%d\t%d\t\t%d\t%d\t%s\n", detailPlace(d), d.Expected, d.Found, d.Missing, d.Repaired, orDash(d.Detail))
+		}
+	}
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	verb := report.Outcome()
+	if report.DryRun {
+		verb += " (dry run: nothing repaired)"
+	}
+	_, err := fmt.Fprintf(out, "run %d: %s\n", report.Run, verb)
+	return err
+}
+
+func detailPlace(d detailLine) string {
+	place := ""
+	if d.Group != nil {
+		place = "group " + *d.Group + " "
+	}
+	if d.Partition != nil {
+		place += fmt.Sprintf("partition %d", *d.Partition)
+	}
+	return strings.TrimSpace(place)
+}
+
+func orDash(s *string) string {
+	if s == nil {
+		return "-"
+	}
+	return *s
+}
