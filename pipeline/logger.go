@@ -3,6 +3,8 @@ package pipeline
 import (
 	"io"
 	"log/slog"
+
+	"hotline-bridge/infra/tracing"
 )
 
 // NewLogger writes human-readable structured logs. Nothing logged by the bridge carries row content, so personal
@@ -10,5 +12,5 @@ import (
 func NewLogger(w io.Writer, level string) *slog.Logger {
 	var l slog.Level
 	_ = l.UnmarshalText([]byte(level))
-	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l}))
+	return slog.New(tracing.LogHandler(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l})))
 }

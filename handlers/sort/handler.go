@@ -3,9 +3,11 @@ package sort
 import (
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/ThreeDotsLabs/watermill/message/router/middleware"
+	"go.opentelemetry.io/otel/propagation"
 
 	"hotline-bridge/events"
 	"hotline-bridge/handlers/capture"
+	"hotline-bridge/handlers/spans"
 )
 
 // Handle is the router's handler for every capture topic: it decides a record's rows as one batch and returns
@@ -26,6 +28,7 @@ func (s *Sorter) Handle(msg *message.Message) ([]*message.Message, error) {
 		m := capture.NewRowChangedMessage(r.Version)
 		m.Metadata.Set(middleware.ReasonForPoisonedKey, r.Reason)
 		m.Metadata.Set(middleware.PoisonedTopicKey, message.SubscribeTopicFromCtx(msg.Context()))
+		spans.Propagator.Inject(msg.Context(), propagation.MapCarrier(m.Metadata))
 		out = append(out, m)
 	}
 	return out, nil

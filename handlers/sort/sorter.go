@@ -13,6 +13,7 @@ import (
 
 	"hotline-bridge/events"
 	"hotline-bridge/handlers/jurisdiction"
+	"hotline-bridge/handlers/spans"
 )
 
 // MaxFieldBytes bounds a text value; a larger one is a corrupt row, not a complaint.
@@ -70,8 +71,8 @@ func (s *Sorter) SortBatch(ctx context.Context, rows []events.RowVersion) ([]Rej
 // is decided again without it, since what the others carry along may depend on it.
 func (s *Sorter) decideAll(ctx context.Context, rows []events.RowVersion, carried bool) ([]Rejected, error) {
 	unstorable := map[string]string{}
-	for conflicts := 0; ; {
-		b, err := s.attempt(ctx, rows, carried, unstorable)
+	for attempt, conflicts := 1, 0; ; attempt++ {
+		b, err := s.attempt(ctx, rows, carried, unstorable, attempt)
 		var refused *UnstorableError
 		if errors.As(err, &refused) && !hasAll(unstorable, refused.Reasons) {
 			maps.Copy(unstorable, refused.Reasons)
@@ -100,9 +101,11 @@ func (s *Sorter) newBatch(tx Tx, unstorable map[string]string) *batch {
 	return &batch{sorter: s, tx: tx, tree: treeView{version: version, base: orgs}, ledger: map[Ref]seen{}, unstorable: unstorable}
 }
 
-func (s *Sorter) attempt(ctx context.Context, rows []events.RowVersion, carried bool, unstorable map[string]string) (*batch, error) {
+func (s *Sorter) attempt(ctx context.Context, rows []events.RowVersion, carried bool, unstorable map[string]string, attempt int) (*batch, error) {
+	ctx, span := startStore(ctx, rows, attempt)
 	var b *batch
 	err := s.store.Apply(ctx, func(tx Tx) error {
+		tx = tracedTx{Tx: tx, span: span}
 		b = s.newBatch(tx, unstorable)
 		if changesTree(rows) {
 			if err := tx.LockTree(ctx); err != nil {
@@ -111,6 +114,7 @@ func (s *Sorter) attempt(ctx context.Context, rows []events.RowVersion, carried 
 		}
 		return b.run(ctx, rows, carried)
 	})
+	spans.End(span, err)
 	return b, err
 }
 
