@@ -4,7 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
+
+	"hotline-bridge/events"
+	"hotline-bridge/infra/tracing"
 )
 
 // sizeResult is one size measured: the same seeded rows through the raw pipe and through the bridge.
@@ -75,7 +79,32 @@ func (b *bench) measureTraced(ctx context.Context, name string, upstream target)
 		return r, err
 	}
 	progress("%s: bridge with tracing took %s", name, seconds(r.Wall))
-	return r, nil
+	return r, b.checkExported(ctx, t)
+}
+
+// checkExported makes sure the traced run's spans reached Jaeger: an exporter failing quietly would make tracing
+// look free.
+func (b *bench) checkExported(ctx context.Context, t target) error {
+	op := "poll " + events.Registration
+	traces, err := b.jaeger.FindTraces(ctx, tracing.ServiceName, op, 100000)
+	if err != nil {
+		return err
+	}
+	prefix := events.CaptureTopic(t.Prefix, "")
+	pages := 0
+	for _, tr := range traces {
+		for _, s := range tr.Spans {
+			if strings.HasPrefix(s.OperationName, "process "+prefix) {
+				pages++
+				break
+			}
+		}
+	}
+	if pages == 0 {
+		return fmt.Errorf("jaeger holds no trace of the traced run's registration pages (%d %q traces in all)", len(traces), op)
+	}
+	progress("jaeger holds %d traces of registration pages from the traced run", pages)
+	return nil
 }
 
 func seconds(d time.Duration) string { return fmt.Sprintf("%.2fs", d.Seconds()) }
