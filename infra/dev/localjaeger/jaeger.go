@@ -178,7 +178,9 @@ func (j *Jaeger) ready(ctx context.Context) error {
 func (j *Jaeger) OTLPEndpoint() string { return fmt.Sprintf("http://127.0.0.1:%d", j.ports.otlpHTTP) }
 
 // OTLPGRPCEndpoint is the OTLP/gRPC address, for OTEL_EXPORTER_OTLP_PROTOCOL=grpc.
-func (j *Jaeger) OTLPGRPCEndpoint() string { return fmt.Sprintf("http://127.0.0.1:%d", j.ports.otlpGRPC) }
+func (j *Jaeger) OTLPGRPCEndpoint() string {
+	return fmt.Sprintf("http://127.0.0.1:%d", j.ports.otlpGRPC)
+}
 
 // QueryURL is the base URL of the query API (/api/traces, /api/services).
 func (j *Jaeger) QueryURL() string { return fmt.Sprintf("http://127.0.0.1:%d", j.ports.queryHTTP) }
