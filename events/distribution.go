@@ -14,6 +14,8 @@ type Distribution struct {
 	Key     string // Kafka record key: one work order's family shares one partition
 	RowTime time.Time
 	Payload []byte // the row as a JSON object; it holds personal data, so it never reaches logs
+	// TraceParent is the W3C trace context the event was created in; empty when tracing was off.
+	TraceParent string
 }
 
 // UnitTopic is the topic a unit consumes; the broadcast pseudo-unit's topic carries the data dictionary.

@@ -6,6 +6,8 @@ import (
 	"os"
 
 	"golang.org/x/term"
+
+	"hotline-bridge/infra/tracing"
 )
 
 // NewLogger writes human-readable structured logs. Nothing logged by the bridge carries row content, so personal
@@ -21,9 +23,9 @@ func NewLoggerAs(w io.Writer, level, format string, terminal bool) *slog.Logger 
 	_ = l.UnmarshalText([]byte(level))
 	opts := &slog.HandlerOptions{Level: l}
 	if format == "json" || (format == "auto" && !terminal) {
-		return slog.New(slog.NewJSONHandler(w, opts))
+		return slog.New(tracing.LogHandler(slog.NewJSONHandler(w, opts)))
 	}
-	return slog.New(slog.NewTextHandler(w, opts))
+	return slog.New(tracing.LogHandler(slog.NewTextHandler(w, opts)))
 }
 
 // Logger is the configured logger on w, whose lines end up on stderr (w may be the progress display in front of

@@ -19,6 +19,7 @@ import (
 	"hotline-bridge/handlers/sort"
 	"hotline-bridge/infra/kafka"
 	"hotline-bridge/infra/postgres"
+	"hotline-bridge/infra/tracing"
 )
 
 // bridge is everything a running bridge holds open.
@@ -50,6 +51,11 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, untilIdle bool) erro
 
 // RunCounted is Run counting its work in counts (nil counts nothing).
 func RunCounted(ctx context.Context, cfg Config, log *slog.Logger, untilIdle bool, counts *RunProgress) error {
+	stopTracing, err := tracing.Setup(ctx)
+	if err != nil {
+		return err
+	}
+	defer flushSpans(ctx, log, stopTracing)
 	b, err := open(ctx, cfg, log, counts)
 	if err != nil {
 		return err
@@ -282,5 +288,14 @@ func (c Config) allTopics(units *jurisdiction.Units) []string {
 func closeRouter(router *message.Router, log *slog.Logger) {
 	if err := router.Close(); err != nil {
 		log.Warn("sort router did not close cleanly", "error", err)
+	}
+}
+
+// flushSpans exports the spans still buffered, within a bound: a collector that is down must not hold the exit.
+func flushSpans(ctx context.Context, log *slog.Logger, stop func(context.Context) error) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if err := stop(ctx); err != nil {
+		log.Warn("exporting the last spans failed", "error", err)
 	}
 }

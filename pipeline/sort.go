@@ -50,9 +50,11 @@ func newSortRouter(cfg Config, log *slog.Logger, sortRecord message.HandlerFunc,
 	if err != nil {
 		return nil, err
 	}
+	// The retry middleware's own logger knows nothing of the message; logFailedAttempts reports each failed
+	// attempt instead, with the record's trace id.
 	retry := middleware.Retry{
 		MaxRetries: 5, InitialInterval: 200 * time.Millisecond, MaxInterval: 5 * time.Second, Multiplier: 2,
-		ShouldRetry: func(p middleware.RetryParams) bool { return !isBadRow(p.Err) }, Logger: logger,
+		ShouldRetry: func(p middleware.RetryParams) bool { return !isBadRow(p.Err) },
 	}
 	sortSub, err := kafka.NewSubscriber(cfg.kafka(), SortGroup, logger)
 	if err != nil {
@@ -64,13 +66,15 @@ func newSortRouter(cfg Config, log *slog.Logger, sortRecord message.HandlerFunc,
 		// after that the message is nacked and redelivered, never dropped. Recoverer is innermost so that a panic
 		// becomes an error those see. They wrap the sort handlers only: around the quarantine recorder, a panic
 		// there would republish the message onto the very topic it consumes, in a loop.
-		h.AddMiddleware(poison, retry.Middleware, middleware.Recoverer, captureOrigin)
+		// The process span is outermost, so that everything below, retries included, runs in it.
+		h.AddMiddleware(kafka.ProcessSpans(SortGroup), poison, retry.Middleware, logFailedAttempts(log), middleware.Recoverer, captureOrigin)
 	}
 	qSub, err := kafka.NewSubscriber(cfg.kafka(), QuarantineGroup, logger)
 	if err != nil {
 		return nil, err
 	}
-	router.AddConsumerHandler(quarantineName, quarantine, qSub, recordQuarantine(store))
+	router.AddConsumerHandler(quarantineName, quarantine, qSub, recordQuarantine(store, log)).
+		AddMiddleware(kafka.ProcessSpans(QuarantineGroup))
 	if err := addAuditHandler(router, cfg, logger, trail, pub, retry); err != nil {
 		return nil, err
 	}
@@ -125,6 +129,21 @@ func quarantinedOrigin(msg *message.Message) context.Context {
 	return sort.WithOrigin(ctx, o)
 }
 
+// logFailedAttempts reports a failed attempt at sorting a record, which the retry middleware around it then
+// retries; bad rows are not failures here, they go to quarantine.
+func logFailedAttempts(log *slog.Logger) message.HandlerMiddleware {
+	return func(h message.HandlerFunc) message.HandlerFunc {
+		return func(msg *message.Message) ([]*message.Message, error) {
+			out, err := h(msg)
+			if err != nil && !isBadRow(err) && !errors.Is(err, context.Canceled) {
+				log.WarnContext(msg.Context(), "sorting a capture record failed; retrying",
+					"topic", message.SubscribeTopicFromCtx(msg.Context()), "record", msg.UUID, "error", err)
+			}
+			return out, err
+		}
+	}
+}
+
 // sharedPublisher is a publisher the bridge owns and closes itself: the router closes each handler's publisher
 // when the handler stops, and the sort handlers share one.
 type sharedPublisher struct{ message.Publisher }
@@ -139,7 +158,7 @@ func isBadRow(err error) bool {
 
 // recordQuarantine keeps a quarantined row, with its reason, in the store's quarantine table. A record whose rows
 // cannot be read is the very reason it is here: it is kept as one entry with what its headers say.
-func recordQuarantine(store *postgres.Store) message.NoPublishHandlerFunc {
+func recordQuarantine(store *postgres.Store, log *slog.Logger) message.NoPublishHandlerFunc {
 	return func(msg *message.Message) error {
 		reason := msg.Metadata.Get(middleware.ReasonForPoisonedKey)
 		rows, err := capture.RowVersionsFromMessage(msg)
@@ -152,6 +171,8 @@ func recordQuarantine(store *postgres.Store) message.NoPublishHandlerFunc {
 			if err := store.Quarantine(msg.Context(), v, reason, sort.QuarantineHops(origin, v, reason)); err != nil {
 				return err
 			}
+			// The reason stays in the store: it may quote the row's values.
+			log.WarnContext(msg.Context(), "row quarantined", "table", v.Table, "row_id", v.ID)
 		}
 		return nil
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/ThreeDotsLabs/watermill/message"
 
 	"hotline-bridge/events"
+	"hotline-bridge/handlers/spans"
 )
 
 // Config tunes a Poller.
@@ -104,11 +105,8 @@ func (p *Poller) poll(ctx context.Context) (Round, error) {
 			page = p.read(ctx, PositionOf(res.rows[len(res.rows)-1]))
 		}
 		from := p.settled
-		published, err := p.publishPage(res.rows, settleLine)
+		published, err := p.handlePage(ctx, res, settleLine)
 		round.Published += published
-		if err == nil {
-			err = p.settle(ctx, res.rows, settleLine)
-		}
 		round.Settled = p.settled
 		p.logPage(ctx, Page{Started: res.started, From: from, To: p.settled, Read: len(res.rows), Published: published}, err)
 		if err != nil || !full {
@@ -123,14 +121,30 @@ func (p *Poller) poll(ctx context.Context) (Round, error) {
 type pageResult struct {
 	rows    []events.RowVersion
 	err     error
-	started time.Time
+	started time.Time // when the read began, for the page's span
+}
+
+// handlePage publishes a page and settles it, in the page's span when it read rows: an empty page is the idle
+// poll every interval, not worth a trace.
+func (p *Poller) handlePage(ctx context.Context, res pageResult, settleLine time.Time) (int, error) {
+	if len(res.rows) == 0 {
+		return 0, nil
+	}
+	ctx, span := startPage(ctx, p.kind.Table, res)
+	published, err := p.publishPage(ctx, res.rows, settleLine)
+	if err == nil {
+		err = p.settle(ctx, res.rows, settleLine)
+	}
+	span.SetAttributes(AttrRowsPublished.Int(published))
+	spans.End(span, err)
+	return published, err
 }
 
 // read fetches the page after cursor in the background.
 func (p *Poller) read(ctx context.Context, cursor Position) <-chan pageResult {
 	out := make(chan pageResult, 1)
-	started := time.Now()
 	go func() {
+		started := time.Now()
 		rows, err := p.source.ReadPage(ctx, p.kind.Table, cursor, p.cfg.BatchSize)
 		if err != nil {
 			err = fmt.Errorf("read %s after %s: %w", p.kind.Table, cursor, err)
@@ -154,7 +168,7 @@ func (p *Poller) load(ctx context.Context) error {
 
 // publishPage publishes the page's row versions that are not already out, as envelopes, in one batch.
 // Only rows above the settle line are remembered: settled ones are never read again.
-func (p *Poller) publishPage(page []events.RowVersion, settleLine time.Time) (int, error) {
+func (p *Poller) publishPage(ctx context.Context, page []events.RowVersion, settleLine time.Time) (int, error) {
 	sent := make([]events.RowVersion, 0, len(page))
 	for _, v := range page {
 		if !p.published(v) {
@@ -166,7 +180,10 @@ func (p *Poller) publishPage(page []events.RowVersion, settleLine time.Time) (in
 	}
 	topic := events.CaptureTopic(p.cfg.TopicPrefix, p.kind.Table)
 	msgs := p.envelopes(sent)
-	if err := p.publisher.Publish(topic, msgs...); err != nil {
+	span := startSend(ctx, topic, msgs)
+	err := p.publisher.Publish(topic, msgs...)
+	spans.End(span, err)
+	if err != nil {
 		return 0, fmt.Errorf("publish %d %s rows in %d envelopes to %s: %w", len(sent), p.kind.Table, len(msgs), topic, err)
 	}
 	for _, v := range sent {

@@ -5,9 +5,11 @@ import (
 
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/ThreeDotsLabs/watermill/message/router/middleware"
+	"go.opentelemetry.io/otel/propagation"
 
 	"hotline-bridge/events"
 	"hotline-bridge/handlers/capture"
+	"hotline-bridge/handlers/spans"
 )
 
 // Handle is the router's handler for every capture topic: it decides a record's rows as one batch and returns
@@ -32,6 +34,7 @@ func (s *Sorter) Handle(msg *message.Message) ([]*message.Message, error) {
 			m.Metadata.Set(events.MetaCapturePartition, strconv.Itoa(int(o.Partition)))
 			m.Metadata.Set(events.MetaCaptureOffset, strconv.FormatInt(o.Offset, 10))
 		}
+		spans.Propagator.Inject(msg.Context(), propagation.MapCarrier(m.Metadata))
 		out = append(out, m)
 	}
 	return out, nil

@@ -109,6 +109,9 @@ type Event struct {
 	Key     string
 	RowTime time.Time
 	Payload []byte
+	// TraceParent is the W3C trace context of the store transaction that created the event, kept with it in the
+	// outbox so that its publish continues the row version's trace; empty when tracing is off.
+	TraceParent string
 }
 
 // Removal records that a row left a unit.

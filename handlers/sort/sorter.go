@@ -13,6 +13,7 @@ import (
 
 	"hotline-bridge/events"
 	"hotline-bridge/handlers/jurisdiction"
+	"hotline-bridge/handlers/spans"
 )
 
 // MaxFieldBytes bounds a text value; a larger one is a corrupt row, not a complaint.
@@ -72,8 +73,8 @@ func (s *Sorter) SortBatch(ctx context.Context, rows []events.RowVersion) ([]Rej
 // is decided again without it, since what the others carry along may depend on it.
 func (s *Sorter) decideAll(ctx context.Context, rows []events.RowVersion, via string) ([]Rejected, error) {
 	unstorable := map[string]string{}
-	for conflicts := 0; ; {
-		b, err := s.attempt(ctx, rows, via, unstorable)
+	for attempt, conflicts := 1, 0; ; attempt++ {
+		b, err := s.attempt(ctx, rows, via, unstorable, attempt)
 		var refused *UnstorableError
 		if errors.As(err, &refused) && !hasAll(unstorable, refused.Reasons) {
 			maps.Copy(unstorable, refused.Reasons)
@@ -106,9 +107,11 @@ func (s *Sorter) newBatch(ctx context.Context, tx Tx, unstorable map[string]stri
 	}
 }
 
-func (s *Sorter) attempt(ctx context.Context, rows []events.RowVersion, via string, unstorable map[string]string) (*batch, error) {
+func (s *Sorter) attempt(ctx context.Context, rows []events.RowVersion, via string, unstorable map[string]string, attempt int) (*batch, error) {
+	ctx, span := startStore(ctx, rows, attempt)
 	var b *batch
 	err := s.store.Apply(ctx, func(tx Tx) error {
+		tx = tracedTx{Tx: tx, span: span}
 		b = s.newBatch(ctx, tx, unstorable)
 		if changesTree(rows) {
 			if err := tx.LockTree(ctx); err != nil {
@@ -117,6 +120,7 @@ func (s *Sorter) attempt(ctx context.Context, rows []events.RowVersion, via stri
 		}
 		return b.run(ctx, rows, via)
 	})
+	spans.End(span, err)
 	return b, err
 }
 

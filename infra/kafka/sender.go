@@ -10,11 +10,11 @@ import (
 	"sync"
 
 	"github.com/IBM/sarama"
-	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
 
 	"hotline-bridge/events"
 	"hotline-bridge/handlers/distribute"
+	"hotline-bridge/handlers/spans"
 )
 
 // Sender publishes distribution events to the unit topics as CloudEvents 1.0 in binary mode, up to sendBatch
@@ -47,21 +47,32 @@ func (s *Sender) Send(ctx context.Context, batch []events.Distribution) ([]distr
 		return nil, err
 	}
 	records := make([]*sarama.ProducerMessage, len(batch))
+	created := make([]trace.Span, len(batch))
 	for i, d := range batch {
-		records[i] = s.record(ctx, d)
+		records[i], created[i] = s.record(ctx, d)
 	}
-	for start := 0; start < len(records); start += sendBatch {
-		chunk := records[start:min(start+sendBatch, len(records))]
-		if err := s.producer.SendMessages(chunk); err != nil {
-			s.disconnect()
-			return nil, fmt.Errorf("send %d events to kafka %v: %w", len(chunk), s.cfg.Brokers, firstError(err))
-		}
+	sends := startSends(ctx, records, created)
+	err := s.sendAll(records)
+	endSends(sends, records, created, err)
+	if err != nil {
+		return nil, err
 	}
 	published := make([]distribute.Published, len(batch))
 	for i, r := range records {
 		published[i] = distribute.Published{Seq: batch[i].Seq, Topic: r.Topic, Partition: r.Partition, Offset: r.Offset, TraceID: traceID(r)}
 	}
 	return published, nil
+}
+
+func (s *Sender) sendAll(records []*sarama.ProducerMessage) error {
+	for start := 0; start < len(records); start += sendBatch {
+		chunk := records[start:min(start+sendBatch, len(records))]
+		if err := s.producer.SendMessages(chunk); err != nil {
+			s.disconnect()
+			return fmt.Errorf("send %d events to kafka %v: %w", len(chunk), s.cfg.Brokers, firstError(err))
+		}
+	}
+	return nil
 }
 
 // Close disconnects; a later Send connects again.
@@ -112,9 +123,14 @@ func (s *Sender) disconnect() {
 	s.producer = nil
 }
 
-func (s *Sender) record(ctx context.Context, d events.Distribution) *sarama.ProducerMessage {
+// record renders an event as a CloudEvents record. Its traceparent is its create span's context, a child of
+// the context the event was created in (the outbox's, else ctx's), so a district's consumer continues the row
+// version's trace; the span is nil when there is neither.
+func (s *Sender) record(ctx context.Context, d events.Distribution) (*sarama.ProducerMessage, trace.Span) {
+	topic := events.UnitTopic(s.prefix, d.Unit)
+	created, span := startCreate(spans.FromTraceParent(ctx, d.TraceParent), topic, d)
 	return &sarama.ProducerMessage{
-		Topic: events.UnitTopic(s.prefix, d.Unit),
+		Topic: topic,
 		Key:   sarama.StringEncoder(d.Key),
 		Value: sarama.ByteEncoder(d.Payload),
 		Headers: []sarama.RecordHeader{
@@ -125,9 +141,9 @@ func (s *Sender) record(ctx context.Context, d events.Distribution) *sarama.Prod
 			header(events.HeaderSubject, d.RowID),
 			header(events.HeaderTime, events.FormatTime(d.RowTime)),
 			header(events.HeaderContentType, events.PayloadContentType),
-			header(events.HeaderTraceParent, traceParent(ctx)),
+			header(events.HeaderTraceParent, traceParent(created)),
 		},
-	}
+	}, span
 }
 
 // traceID is the trace the record's traceparent header names ("00-<trace id>-<span id>-<flags>").
@@ -144,13 +160,11 @@ func header(key, value string) sarama.RecordHeader {
 	return sarama.RecordHeader{Key: []byte(key), Value: []byte(value)}
 }
 
-// traceParent continues the caller's trace when there is one; otherwise each event starts its own, so that a
+// traceParent continues the trace in ctx when there is one; otherwise each event starts its own, so that a
 // unit's consumers can always hang their spans off the event.
 func traceParent(ctx context.Context) string {
 	if trace.SpanContextFromContext(ctx).IsValid() {
-		carrier := propagation.MapCarrier{}
-		propagation.TraceContext{}.Inject(ctx, carrier)
-		return carrier.Get(events.HeaderTraceParent)
+		return spans.TraceParent(ctx)
 	}
 	return randomTraceParent()
 }

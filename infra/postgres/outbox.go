@@ -59,8 +59,8 @@ type outboxTx struct{ tx pgx.Tx }
 // next event takes a later seq and commits later). FOR UPDATE makes anything else that would touch these rows (a
 // retention job) wait for the marks.
 func (t *outboxTx) Pending(ctx context.Context, limit int) ([]events.Distribution, error) {
-	rows, err := t.tx.Query(ctx, `SELECT seq, event_id, unit_code, event_type, table_name, row_id, record_key, row_time, payload
-		FROM bridge.outbox WHERE published_at IS NULL ORDER BY seq LIMIT $1 FOR UPDATE`, limit)
+	rows, err := t.tx.Query(ctx, `SELECT seq, event_id, unit_code, event_type, table_name, row_id, record_key, row_time, payload,
+			coalesce(traceparent, '') FROM bridge.outbox WHERE published_at IS NULL ORDER BY seq LIMIT $1 FOR UPDATE`, limit)
 	if err != nil {
 		return nil, fmt.Errorf("read pending outbox events: %w", err)
 	}

@@ -66,18 +66,18 @@ func queueEvents(b *pgx.Batch, evs []sort.Event) {
 	}
 	n := len(evs)
 	scopes, units, types, tables, ids := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-	keys, times, payloads := make([]string, n), make([]time.Time, n), make([]string, n)
+	keys, times, payloads, traces := make([]string, n), make([]time.Time, n), make([]string, n), make([]string, n)
 	for i, e := range evs {
 		scopes[i], units[i], types[i], tables[i], ids[i] = e.Scope, e.Unit, e.Type, e.Table, e.RowID
-		keys[i], times[i], payloads[i] = e.Key, e.RowTime, string(e.Payload)
+		keys[i], times[i], payloads[i], traces[i] = e.Key, e.RowTime, string(e.Payload), e.TraceParent
 	}
-	b.Queue(`INSERT INTO bridge.outbox (seq, event_id, unit_code, event_type, table_name, row_id, record_key, row_time, payload)
-		SELECT s.seq, md5(s.scope || ':' || s.seq), s.u, s.ty, s.t, s.id, s.k, s.rt, s.p
+	b.Queue(`INSERT INTO bridge.outbox (seq, event_id, unit_code, event_type, table_name, row_id, record_key, row_time, payload, traceparent)
+		SELECT s.seq, md5(s.scope || ':' || s.seq), s.u, s.ty, s.t, s.id, s.k, s.rt, s.p, nullif(s.tp, '')
 		FROM (SELECT nextval('bridge.outbox_seq_seq') AS seq, x.*
-			FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::timestamptz[], $8::text[])
-				WITH ORDINALITY AS x(scope, u, ty, t, id, k, rt, p, ord)) s
+			FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::timestamptz[], $8::text[], $9::text[])
+				WITH ORDINALITY AS x(scope, u, ty, t, id, k, rt, p, tp, ord)) s
 		ORDER BY s.ord`,
-		scopes, units, types, tables, ids, keys, times, payloads).Fn = failure("write %d events to the outbox", n)
+		scopes, units, types, tables, ids, keys, times, payloads, traces).Fn = failure("write %d events to the outbox", n)
 }
 
 func queueRemovals(b *pgx.Batch, rs []sort.Removal) {

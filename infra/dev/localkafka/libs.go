@@ -3,13 +3,11 @@ package localkafka
 import (
 	"context"
 	_ "embed"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
 
 	"hotline-bridge/infra/dev/localproc"
@@ -23,7 +21,7 @@ var pomTemplate string
 // a complete one, a file lock keeps concurrent test binaries from racing.
 func ResolveLibs(ctx context.Context, opts Options) (string, error) {
 	opts.setDefaults()
-	root, err := cacheRoot(opts.CacheDir)
+	root, err := localproc.CacheRoot(opts.CacheDir)
 	if err != nil {
 		return "", err
 	}
@@ -35,7 +33,7 @@ func ResolveLibs(ctx context.Context, opts Options) (string, error) {
 	if err := os.MkdirAll(verDir, 0o755); err != nil {
 		return "", fmt.Errorf("create kafka cache %s: %w", verDir, err)
 	}
-	unlock, err := lockFile(ctx, filepath.Join(verDir, ".lock"))
+	unlock, err := localproc.LockFile(ctx, filepath.Join(verDir, ".lock"), "another process is downloading kafka")
 	if err != nil {
 		return "", err
 	}
@@ -79,68 +77,4 @@ func download(ctx context.Context, verDir, libs, version string) error {
 		return fmt.Errorf("resolve org.apache.kafka:kafka_2.13:%s with mvn: %w\n--- %s tail ---\n%s", version, err, logPath, localproc.LogTail(logPath))
 	}
 	return nil
-}
-
-// cacheRoot picks the cache root: explicit, $BRIDGE_CACHE_DIR, the module
-// root's .cache, or the user cache directory.
-func cacheRoot(explicit string) (string, error) {
-	if explicit != "" {
-		return explicit, nil
-	}
-	if env := os.Getenv(CacheDirEnv); env != "" {
-		return env, nil
-	}
-	if root, ok := moduleRoot(); ok {
-		return filepath.Join(root, ".cache"), nil
-	}
-	dir, err := os.UserCacheDir()
-	if err != nil {
-		return "", fmt.Errorf("find a cache directory (set %s): %w", CacheDirEnv, err)
-	}
-	return filepath.Join(dir, "hotline-bridge"), nil
-}
-
-// moduleRoot walks up from the working directory (a package directory
-// under go test) to the directory holding go.mod.
-func moduleRoot() (string, bool) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", false
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, true
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", false
-		}
-		dir = parent
-	}
-}
-
-// lockFile takes an exclusive flock on path, polling so ctx can end the wait.
-func lockFile(ctx context.Context, path string) (unlock func(), err error) {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
-	if err != nil {
-		return nil, fmt.Errorf("open lock %s: %w", path, err)
-	}
-	tick := time.NewTicker(200 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
-		if err == nil {
-			return func() { syscall.Flock(int(f.Fd()), syscall.LOCK_UN); f.Close() }, nil
-		}
-		if !errors.Is(err, syscall.EWOULDBLOCK) {
-			f.Close()
-			return nil, fmt.Errorf("lock %s: %w", path, err)
-		}
-		select {
-		case <-ctx.Done():
-			f.Close()
-			return nil, fmt.Errorf("wait for lock %s (another process is downloading kafka): %w", path, ctx.Err())
-		case <-tick.C:
-		}
-	}
 }

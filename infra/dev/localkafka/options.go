@@ -5,13 +5,15 @@ import (
 	"fmt"
 	"os"
 	"time"
+
+	"hotline-bridge/infra/dev/localproc"
 )
 
 // DefaultVersion is the Kafka release the harness runs.
 const DefaultVersion = "4.1.1"
 
 // CacheDirEnv overrides where resolved jars are kept (see Options.CacheDir).
-const CacheDirEnv = "BRIDGE_CACHE_DIR"
+const CacheDirEnv = localproc.CacheDirEnv
 
 // Options configure Start. The zero value is ready to use.
 type Options struct {

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"hotline-bridge/infra/dev/localjaeger"
 	"hotline-bridge/infra/dev/localkafka"
 	"hotline-bridge/infra/dev/localpg"
 )
@@ -88,6 +89,9 @@ func stopShared() error {
 	}
 	if err := sharedKafka.stop((*localkafka.Broker).Stop); err != nil {
 		errs = append(errs, fmt.Errorf("kafka: %w", err))
+	}
+	if err := sharedJaeger.stop((*localjaeger.Jaeger).Stop); err != nil {
+		errs = append(errs, fmt.Errorf("jaeger: %w", err))
 	}
 	return errors.Join(errs...)
 }

@@ -91,6 +91,7 @@ type idleRun struct {
 	Wall      time.Duration
 	Stages    []time.Duration // per stageLines, since start; zero if never logged
 	PeakRSSKB int
+	CPU       time.Duration // the bridge process's user and system time
 }
 
 // runUntilIdle runs the bridge to idle under /usr/bin/time for its peak RSS, timestamping the stage lines as
@@ -102,7 +103,7 @@ func (b bridge) runUntilIdle(ctx context.Context, step string) (idleRun, error) 
 	}
 	defer f.Close()
 	rssPath := filepath.Join(b.logs.dir, step+".rss")
-	cmd := command(ctx, b.env, timeBin, "-f", "%M", "-o", rssPath, b.bin, "run", "--until-idle")
+	cmd := command(ctx, b.env, timeBin, "-f", "%M %U %S", "-o", rssPath, b.bin, "run", "--until-idle")
 	cmd.Stdout = f
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
@@ -121,7 +122,7 @@ func (b bridge) runUntilIdle(ctx context.Context, step string) (idleRun, error) 
 	if err := allStages(run.Stages); err != nil {
 		return run, withLog(fmt.Errorf("%s: bridge run --until-idle: %w", step, err), path)
 	}
-	run.PeakRSSKB, err = readPeakRSS(rssPath)
+	run.PeakRSSKB, run.CPU, err = readTimeStats(rssPath)
 	return run, err
 }
 
@@ -156,19 +157,20 @@ func watchStages(r io.Reader, w io.Writer, start time.Time) []time.Duration {
 	return marks
 }
 
-// readPeakRSS reads /usr/bin/time's %M (KiB), the last line of its output file: a failed command has a status
-// line before it.
-func readPeakRSS(path string) (int, error) {
+// readTimeStats reads /usr/bin/time's "%M %U %S" (peak RSS in KiB, user and system CPU seconds), the last line
+// of its output file: a failed command has a status line before it.
+func readTimeStats(path string) (rssKB int, cpu time.Duration, err error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return 0, fmt.Errorf("read peak RSS: %w", err)
+		return 0, 0, fmt.Errorf("read peak RSS and CPU time: %w", err)
 	}
 	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
-	kb, err := strconv.Atoi(strings.TrimSpace(lines[len(lines)-1]))
-	if err != nil {
-		return 0, fmt.Errorf("read peak RSS from %s: %q is not a number", path, lines[len(lines)-1])
+	last := lines[len(lines)-1]
+	var user, system float64
+	if _, err := fmt.Sscanf(last, "%d %f %f", &rssKB, &user, &system); err != nil {
+		return 0, 0, fmt.Errorf("read peak RSS and CPU time from %s: %q: %w", path, last, err)
 	}
-	return kb, nil
+	return rssKB, time.Duration((user + system) * float64(time.Second)), nil
 }
 
 // background is a `bridge run` that runs until stopped.

@@ -6,6 +6,8 @@
 //   - per size (SIZES=1,3 multiples of REGISTRATIONS=175000, about a million upstream rows; ROWS=N instead
 //     converts at the seed's ratio) it seeds a fresh upstream, times psql's COPY of every table into kcat, then
 //     `bridge run --until-idle` from an empty store and empty topics, with its peak RSS and stage times;
+//   - with TRACING=1 (the default), the same upstream once more through the bridge with tracing on at the default
+//     sampler, into a fresh store and topics, exporting over OTLP to a throwaway Jaeger (built on first use);
 //   - steady state (STEADY_SECONDS=40, 0 skips it; STEADY_REGISTRATIONS=20000): a running bridge over a
 //     caught-up upstream that the seeder changes like the live platform, and the commit-to-topic latency.
 //
@@ -23,16 +25,18 @@ import (
 	"os/signal"
 	"syscall"
 
+	"hotline-bridge/infra/dev/localjaeger"
 	"hotline-bridge/infra/dev/testenv"
 )
 
 // bench is one run: its services, work directory, binary and options.
 type bench struct {
-	opts  options
-	svc   *testenv.Services
-	logs  logs
-	bin   string
-	runID string // in every database and topic name, so runs against shared servers never meet
+	opts   options
+	svc    *testenv.Services
+	logs   logs
+	bin    string
+	runID  string              // in every database and topic name, so runs against shared servers never meet
+	jaeger *localjaeger.Jaeger // receives the traced runs' spans; nil without them
 }
 
 func main() {
@@ -72,6 +76,13 @@ func run(ctx context.Context) (err error) {
 	}
 	if b.bin, err = buildBridge(ctx, b.logs); err != nil {
 		return err
+	}
+	if opts.Traced {
+		progress("starting Jaeger (the first run builds it, about five minutes)")
+		if b.jaeger, err = localjaeger.Start(ctx); err != nil {
+			return err
+		}
+		defer func() { err = errors.Join(err, b.jaeger.Stop()) }()
 	}
 	return b.measure(ctx)
 }

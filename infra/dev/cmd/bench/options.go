@@ -25,12 +25,14 @@ type options struct {
 	// Steady state: a running bridge over a small seed, changed for SteadyFor; zero skips it.
 	SteadyRegistrations int
 	SteadyFor           time.Duration
+	// Traced runs the bridge a second time per size with tracing on, exporting to a throwaway Jaeger.
+	Traced bool
 }
 
-// loadOptions reads REGISTRATIONS or ROWS (REGISTRATIONS wins), SIZES, STEADY_REGISTRATIONS and
-// STEADY_SECONDS, reporting every bad value at once.
+// loadOptions reads REGISTRATIONS or ROWS (REGISTRATIONS wins), SIZES, STEADY_REGISTRATIONS, STEADY_SECONDS and
+// TRACING (0 skips the traced run), reporting every bad value at once.
 func loadOptions() (options, error) {
-	o := options{Registrations: defaultRegistrations, Sizes: []int{1, 3}, SteadyRegistrations: 20000, SteadyFor: 40 * time.Second}
+	o := options{Registrations: defaultRegistrations, Sizes: []int{1, 3}, SteadyRegistrations: 20000, SteadyFor: 40 * time.Second, Traced: true}
 	var errs []error
 	intVar := func(name string, set func(int)) {
 		n, ok, err := envInt(name)
@@ -43,6 +45,7 @@ func loadOptions() (options, error) {
 	intVar("REGISTRATIONS", func(n int) { o.Registrations = n })
 	intVar("STEADY_REGISTRATIONS", func(n int) { o.SteadyRegistrations = n })
 	intVar("STEADY_SECONDS", func(n int) { o.SteadyFor = time.Duration(n) * time.Second })
+	intVar("TRACING", func(n int) { o.Traced = n != 0 })
 	if s := os.Getenv("SIZES"); s != "" {
 		var err error
 		o.Sizes, err = parseSizes(s)

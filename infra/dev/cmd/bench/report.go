@@ -26,6 +26,17 @@ func printSizes(w io.Writer, results []sizeResult) {
 			r.UpstreamRows, r.Bridge.Wall.Seconds(), perSecond(r.UpstreamRows, r.Bridge.Wall), r.Events,
 			megabytes(r.Bridge.PeakRSSKB), r.RawPipe.Seconds(), ratio(r))
 	}
+	for _, r := range results {
+		if r.Traced == nil {
+			continue
+		}
+		off, on := perSecond(r.UpstreamRows, r.Bridge.Wall), perSecond(r.UpstreamRows, r.Traced.Wall)
+		fmt.Fprintf(w, "bench: tracing=off upstream_rows=%d seconds=%.2f rows_per_s=%.0f bridge_cpu_s=%.1f peak_rss_mb=%.0f\n",
+			r.UpstreamRows, r.Bridge.Wall.Seconds(), off, r.Bridge.CPU.Seconds(), megabytes(r.Bridge.PeakRSSKB))
+		fmt.Fprintf(w, "bench: tracing=on upstream_rows=%d seconds=%.2f rows_per_s=%.0f bridge_cpu_s=%.1f peak_rss_mb=%.0f throughput_cost_pct=%.1f cpu_cost_pct=%.1f\n",
+			r.UpstreamRows, r.Traced.Wall.Seconds(), on, r.Traced.CPU.Seconds(), megabytes(r.Traced.PeakRSSKB),
+			100*(1-on/off), 100*(r.Traced.CPU.Seconds()/r.Bridge.CPU.Seconds()-1))
+	}
 }
 
 // printLatency prints what the steady state streamed, then its machine-readable line.

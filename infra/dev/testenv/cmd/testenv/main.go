@@ -17,7 +17,9 @@ import (
 	"os/exec"
 	"os/signal"
 	"syscall"
+	"time"
 
+	"hotline-bridge/infra/dev/localjaeger"
 	"hotline-bridge/infra/dev/testenv"
 )
 
@@ -42,6 +44,8 @@ func run(args []string) int {
 		fmt.Fprintf(os.Stderr, "testenv: %v\n", err)
 		return 1
 	}
+	jaegerBuilt := prebuildJaeger()
+	defer func() { <-jaegerBuilt }() // never leave a go build behind
 	svc, err := startServices(sigs)
 	defer func() {
 		if err := svc.Stop(); err != nil {
@@ -53,6 +57,25 @@ func run(args []string) int {
 		return 1
 	}
 	return runChild(args, svc.Env(), sigs)
+}
+
+// prebuildJaeger builds the Jaeger binary of the tracing tests in the background, on a fresh machine alongside
+// the services' startup and the tests' compilation (it takes minutes); the tests that need it wait for its lock.
+// A failure is only reported: those tests try again and fail with the build's log.
+func prebuildJaeger() <-chan struct{} {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t0 := time.Now()
+		if _, err := localjaeger.Binary(context.Background()); err != nil {
+			fmt.Fprintf(os.Stderr, "testenv: build jaeger: %v\n", err)
+			return
+		}
+		if took := time.Since(t0); took > time.Second {
+			fmt.Fprintf(os.Stderr, "testenv: jaeger binary built in %s\n", took.Round(time.Second))
+		}
+	}()
+	return done
 }
 
 // startServices starts PostgreSQL and Kafka, giving up early if a signal arrives.
