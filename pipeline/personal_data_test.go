@@ -2,11 +2,15 @@ package pipeline_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"go.opentelemetry.io/otel"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
 	"hotline-bridge/events"
 	"hotline-bridge/infra/dev/testenv"
@@ -15,14 +19,20 @@ import (
 )
 
 // Personal data (names, phones, ID numbers, addresses) stays in the store and on the unit topics. A seeded
-// pipeline with changes and bad rows runs with every log line kept at debug level; then the audit trail, the
-// download and distribution logs and those log lines are searched for every personal value the upstream holds.
-func TestNoPersonalDataInTheAuditTrailTheTransferLogsOrTheLogs(t *testing.T) {
+// pipeline with changes and bad rows runs with every log line kept at debug level and every span exported; then
+// the audit trail, the download and distribution logs, the log lines and the spans are searched for every
+// personal value the upstream holds.
+func TestNoPersonalDataInTheAuditTrailTheTransferLogsTheLogsOrTheSpans(t *testing.T) {
 	e := newBridgeEnv(t, testenv.KafkaBrokers(t))
 	ctx := context.Background()
 	if _, err := seed.Generate(ctx, e.upstream, seed.Options{Registrations: 600, WuhanShare: 0.3, Seed: 11}); err != nil {
 		t.Fatal(err)
 	}
+	spans := tracetest.NewInMemoryExporter()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(spans))
+	previous := otel.GetTracerProvider()
+	otel.SetTracerProvider(tp) // the bridge exports nothing itself without OTEL_* set: it uses this one
+	t.Cleanup(func() { otel.SetTracerProvider(previous); _ = tp.Shutdown(context.Background()) })
 	logs := &testenv.SyncBuffer{}
 	run := func() {
 		runCtx, cancel := context.WithTimeout(ctx, 3*time.Minute)
@@ -53,6 +63,7 @@ func TestNoPersonalDataInTheAuditTrailTheTransferLogsOrTheLogs(t *testing.T) {
 		"the distribution log":   store.texts(t, `SELECT d::text FROM bridge.distribution_log d`),
 		"the quarantine reasons": store.texts(t, `SELECT reason FROM bridge.quarantine`),
 		"the logs":               strings.Split(logs.String(), "\n"),
+		"the spans":              spanTexts(spans.GetSpans()),
 	}
 	for place, lines := range places {
 		if len(lines) < 1 {
@@ -60,8 +71,17 @@ func TestNoPersonalDataInTheAuditTrailTheTransferLogsOrTheLogs(t *testing.T) {
 		}
 		assertNoneOf(t, place, lines, personal)
 	}
-	t.Logf("searched %d personal values in %d audit hops, %d download and %d distribution log entries and %d log lines",
-		len(personal), len(places["the audit trail"]), len(places["the download log"]), len(places["the distribution log"]), len(places["the logs"]))
+	t.Logf("searched %d personal values in %d audit hops, %d download and %d distribution log entries, %d log lines and %d spans",
+		len(personal), len(places["the audit trail"]), len(places["the download log"]), len(places["the distribution log"]), len(places["the logs"]), len(places["the spans"]))
+}
+
+// spanTexts renders each exported span whole: its name, attributes, events, links and status.
+func spanTexts(spans tracetest.SpanStubs) []string {
+	out := make([]string, len(spans))
+	for i, s := range spans {
+		out[i] = fmt.Sprintf("%s %v %v %v %s %s", s.Name, s.Attributes, s.Events, s.Links, s.Status.Description, s.Resource)
+	}
+	return out
 }
 
 // personalValues are the distinct values of every personal column upstream (events.Kind.Personal).
