@@ -20,10 +20,10 @@ import (
 )
 
 // /metrics counts what the run did — every upstream row captured, decided once (or parked, or quarantined),
-// every outbox event published to its unit — and /readyz turns 503 naming the broker while it cannot be reached.
+// every outbox event published to its unit — and /readyz turns 503 naming the broker while it is stopped.
 func TestMetricsAndReadinessReflectWhatHappened(t *testing.T) {
-	proxy := testenv.NewProxy(t, testenv.KafkaBrokers(t)[0])
-	e := newBridgeEnv(t, []string{proxy.Addr()})
+	broker := testenv.OwnKafka(t)
+	e := newBridgeEnv(t, []string{broker.Addr()})
 	e.cfg.HTTPAddr = closedPort(t)
 	stats, err := seed.Generate(context.Background(), e.upstream, seed.Options{Registrations: 300, WuhanShare: 0.3, Seed: 21, Now: time.Now().Add(-time.Hour)})
 	if err != nil {
@@ -102,21 +102,25 @@ func TestMetricsAndReadinessReflectWhatHappened(t *testing.T) {
 	if code, body := httpGet(t, base+"/readyz"); code != http.StatusOK || body != allOK {
 		t.Fatalf("/readyz answered %d:\n%s\nwant 200:\n%s", code, body, allOK)
 	}
-	proxy.Cut()
+	if err := broker.Kill(); err != nil {
+		t.Fatal(err)
+	}
 	var outage string
 	testenv.WaitFor(t, "/readyz to report the broker unreachable", time.Minute, func() bool {
 		code, body := httpGet(t, base+"/readyz")
 		outage = body
 		return code == http.StatusServiceUnavailable
 	})
-	wantPrefix := "store: ok\nupstream: ok\nbroker: unreachable: broker " + proxy.Addr() + ": "
+	wantPrefix := "store: ok\nupstream: ok\nbroker: unreachable: broker " + broker.Addr() + ": "
 	if !strings.HasPrefix(outage, wantPrefix) || strings.Count(outage, "\n") != 3 {
 		t.Fatalf("/readyz during the outage:\n%s\nwant it to start with:\n%s", outage, wantPrefix)
 	}
 	if ready := scrape(t, base).value("bridge_ready", "dependency", "broker"); ready != 0 {
 		t.Errorf(`bridge_ready{dependency="broker"} = %v during the outage, want 0`, ready)
 	}
-	proxy.Restore()
+	if err := broker.Restart(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	testenv.WaitFor(t, "/readyz to be 200 again", time.Minute, func() bool {
 		code, body := httpGet(t, base+"/readyz")
 		return code == http.StatusOK && body == allOK
