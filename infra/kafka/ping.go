@@ -30,7 +30,7 @@ func Ping(ctx context.Context, cfg Config, topic string) error {
 		}
 		errs = append(errs, fmt.Errorf("broker %s: %w", addr, err))
 	}
-	return errors.Join(errs...)
+	return cfg.explain(errors.Join(errs...))
 }
 
 func pingBroker(sc *sarama.Config, addr, topic string) error {

@@ -54,7 +54,7 @@ func (s *Sender) Send(ctx context.Context, batch []events.Distribution) ([]distr
 		chunk := records[start:min(start+sendBatch, len(records))]
 		if err := s.producer.SendMessages(chunk); err != nil {
 			s.disconnect()
-			return nil, fmt.Errorf("send %d events to kafka %v: %w", len(chunk), s.cfg.Brokers, firstError(err))
+			return nil, s.cfg.explain(fmt.Errorf("send %d events to kafka %v: %w", len(chunk), s.cfg.Brokers, firstError(err)))
 		}
 	}
 	published := make([]distribute.Published, len(batch))
@@ -84,7 +84,7 @@ func (s *Sender) prepare(batch []events.Distribution) error {
 			return err
 		}
 		if s.producer, err = sarama.NewSyncProducer(s.cfg.Brokers, sc); err != nil {
-			return fmt.Errorf("connect producer to kafka %v: %w", s.cfg.Brokers, err)
+			return s.cfg.explain(fmt.Errorf("connect producer to kafka %v: %w", s.cfg.Brokers, err))
 		}
 	}
 	var missing []string

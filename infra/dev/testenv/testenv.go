@@ -89,6 +89,9 @@ func stopShared() error {
 	if err := sharedKafka.stop((*localkafka.Broker).Stop); err != nil {
 		errs = append(errs, fmt.Errorf("kafka: %w", err))
 	}
+	if err := sharedSecured.stop((*securedRun).stop); err != nil {
+		errs = append(errs, fmt.Errorf("secured kafka: %w", err))
+	}
 	return errors.Join(errs...)
 }
 
