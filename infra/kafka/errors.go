@@ -46,6 +46,27 @@ func (c Config) explain(err error) error {
 	if fix := c.fixFor(err); fix != "" {
 		return &PermanentError{Fix: fix, Err: err}
 	}
+	if errors.Is(err, sarama.ErrOutOfBrokers) {
+		return c.diagnose(err)
+	}
+	return err
+}
+
+// diagnose asks each broker once more on a connection of its own: sarama's client drops a broker that answers
+// with some errors (an unsupported SASL mechanism among them) without keeping why, and reports only that it ran
+// out of brokers, which would look like an outage.
+func (c Config) diagnose(err error) error {
+	sc, scErr := c.Sarama()
+	if scErr != nil {
+		return scErr
+	}
+	for _, addr := range c.Brokers {
+		if cause := pingBroker(sc, addr); cause != nil {
+			if fix := c.fixFor(cause); fix != "" {
+				return &PermanentError{Fix: fix, Err: fmt.Errorf("broker %s: %w", addr, cause)}
+			}
+		}
+	}
 	return err
 }
 
