@@ -34,6 +34,13 @@ func newRootCommand() *cobra.Command {
 	f.String("log-format", "", "auto (text on a terminal, JSON otherwise), json or text")
 	f.String("units", "", "unit catalogue YAML file replacing the embedded default (BRIDGE_UNITS)")
 	f.String("store-schema", "", "schema of the dedicated store (default wuhan)")
+	f.String("kafka-security-protocol", "", "PLAINTEXT (default), SASL_PLAINTEXT, SASL_SSL or SSL")
+	f.String("kafka-sasl-mechanism", "", "SCRAM-SHA-512 (default) or SCRAM-SHA-256")
+	f.String("kafka-sasl-username", "", "SASL user (principal) of the bridge")
+	f.String("kafka-sasl-password-file", "", "file holding the SASL password (never the password itself)")
+	f.String("kafka-tls-ca-file", "", "PEM file of the CA that signed the broker's certificate (default: the system's roots)")
+	f.String("kafka-tls-cert-file", "", "PEM client certificate, with --kafka-tls-key-file")
+	f.String("kafka-tls-key-file", "", "PEM private key of the client certificate")
 	prof := &profiles{}
 	prof.flags(root)
 	var stopProfiles func() error
@@ -42,7 +49,7 @@ func newRootCommand() *cobra.Command {
 		return err
 	}
 	root.PersistentPostRunE = func(*cobra.Command, []string) error { return stopProfiles() }
-	root.AddCommand(c.migrateCommand(), c.seedCommand(), c.runCommand(), c.tailCommand(), c.auditCommand(), c.logsCommand(), c.reconcileCommand(), c.demoCommand())
+	root.AddCommand(c.migrateCommand(), c.seedCommand(), c.runCommand(), c.tailCommand(), c.auditCommand(), c.logsCommand(), c.reconcileCommand(), c.aclCommand(), c.demoCommand())
 	return root
 }
 

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/IBM/sarama"
 	"github.com/knadh/koanf/parsers/yaml"
 	"github.com/knadh/koanf/providers/confmap"
 	"github.com/knadh/koanf/providers/env/v2"
@@ -23,6 +24,7 @@ import (
 
 	"hotline-bridge/events"
 	"hotline-bridge/handlers/jurisdiction"
+	"hotline-bridge/infra/kafka"
 )
 
 // Config is the bridge's whole configuration. Keys are the same in a YAML file, as BRIDGE_<KEY> environment
@@ -57,6 +59,19 @@ type Config struct {
 	ReconcileInterval time.Duration `koanf:"reconcile_interval"`
 	// ConsumerGroups names each district's consumer group by unit code, for the reconciliation to check.
 	ConsumerGroups map[string]string `koanf:"consumer_groups"`
+	KafkaSecurity  `koanf:",squash"`
+}
+
+// KafkaSecurity is how the bridge authenticates to the broker and checks it. The password is named by a file,
+// never given inline: nothing secret on a command line, in a process listing or in the config file.
+type KafkaSecurity struct {
+	SecurityProtocol string `koanf:"kafka_security_protocol"` // PLAINTEXT, SASL_PLAINTEXT, SASL_SSL or SSL
+	SASLMechanism    string `koanf:"kafka_sasl_mechanism"`    // SCRAM-SHA-512 or SCRAM-SHA-256
+	SASLUsername     string `koanf:"kafka_sasl_username"`
+	SASLPasswordFile string `koanf:"kafka_sasl_password_file"`
+	TLSCAFile        string `koanf:"kafka_tls_ca_file"`
+	TLSCertFile      string `koanf:"kafka_tls_cert_file"`
+	TLSKeyFile       string `koanf:"kafka_tls_key_file"`
 }
 
 // Needs says which connections a command requires, so that Validate reports only what matters to it.
@@ -77,10 +92,12 @@ func defaults() map[string]any {
 		"ledger_retention": "24h",
 		"audit_retention":  "4320h",
 		// 180 days: the Cybersecurity Law asks network logs be kept at least six months.
-		"transfer_log_retention": "4320h",
-		"log_format":             "auto",
-		"http_addr":              "127.0.0.1:9464",
-		"reconcile_interval":     "1h",
+		"transfer_log_retention":  "4320h",
+		"log_format":              "auto",
+		"http_addr":               "127.0.0.1:9464",
+		"reconcile_interval":      "1h",
+		"kafka_security_protocol": kafka.Plaintext,
+		"kafka_sasl_mechanism":    kafka.SCRAMSHA512,
 	}
 }
 
@@ -179,6 +196,9 @@ func (c Config) Validate(needs Needs) error {
 		}
 		check(c.Partitions < 1, "partitions must be at least 1, got %d", c.Partitions)
 		check(c.Replication < 1, "replication must be at least 1, got %d", c.Replication)
+		_, err := sarama.ParseKafkaVersion(c.KafkaVersion)
+		check(err != nil, "kafka_version %q is not a Kafka release such as 4.1.0", c.KafkaVersion)
+		errs = append(errs, c.KafkaSecurity.validate())
 	}
 	check(!topicPrefixPattern.MatchString(c.TopicPrefix), "topic_prefix %q: use letters, digits, '.', '_' or '-'", c.TopicPrefix)
 	check(c.BatchSize < 1 || c.BatchSize > 100000, "batch_size must be 1..100000, got %d", c.BatchSize)

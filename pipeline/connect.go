@@ -19,8 +19,8 @@ func retryStartup(ctx context.Context, log *slog.Logger, what, addr string, conn
 	backoff := pace.Backoff(500*time.Millisecond, 15*time.Second)
 	for {
 		err := connect()
-		if err == nil {
-			return nil
+		if err == nil || kafka.IsPermanent(err) {
+			return err // a permanent error says what to fix: waiting would not mend it
 		}
 		wait := backoff.NextBackOff()
 		log.Warn("cannot reach "+what+"; retrying", "address", addr, "retry_in", wait, "error", err)
@@ -56,7 +56,7 @@ func openPublisher(ctx context.Context, log *slog.Logger, cfg kafka.Config) (*ka
 func (c Config) kafka() kafka.Config {
 	return kafka.Config{
 		Brokers: c.KafkaBrokers, Version: c.KafkaVersion, ClientID: "hotline-bridge",
-		Partitions: int32(c.Partitions), Replication: int16(c.Replication),
+		Partitions: int32(c.Partitions), Replication: int16(c.Replication), Security: c.KafkaSecurity.kafka(),
 	}
 }
 

@@ -83,7 +83,11 @@ func RunCounted(ctx context.Context, cfg Config, log *slog.Logger, untilIdle boo
 	workers.Go(func() {
 		pruneTransferLogs(runCtx, log, postgres.NewTransferLog(b.store), 10*time.Minute, cfg.TransferLogRetention)
 	})
-	workers.Go(func() { _ = b.forwarder.Run(runCtx, 100*time.Millisecond) })
+	workers.Go(func() {
+		if err := b.forwarder.Run(runCtx, 100*time.Millisecond); err != nil {
+			stop(fmt.Errorf("forwarder: %w", err)) // permanent: the bridge cannot distribute until it is fixed
+		}
+	})
 	workers.Go(func() { b.relay.Run(runCtx, 500*time.Millisecond) })
 	workers.Go(func() { pruneAudit(runCtx, log, b.trail, time.Hour, cfg.AuditRetention) })
 	if cfg.ReconcileInterval > 0 && !untilIdle { // a catch-up ends; bridge reconcile --once checks after it

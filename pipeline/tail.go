@@ -26,7 +26,7 @@ type TailOptions struct {
 func Tail(ctx context.Context, cfg Config, out io.Writer, opts TailOptions) (district.State, error) {
 	topic := events.UnitTopic(cfg.TopicPrefix, opts.Unit)
 	state, printed := district.State{}, 0
-	err := kafka.ReadTopic(ctx, cfg.KafkaBrokers, topic, opts.FromBeginning, opts.Follow, func(r kafka.Record) error {
+	err := kafka.ReadTopicAs(ctx, cfg.kafka(), topic, opts.FromBeginning, opts.Follow, func(r kafka.Record) error {
 		if opts.Limit == 0 || printed < opts.Limit {
 			fmt.Fprintf(out, "%-8s %-26s unit=%s key=%-14s row=%-14s time=%s id=%s\n", fmt.Sprintf("%d@%d", r.Offset, r.Partition),
 				r.Headers[events.HeaderType], opts.Unit, r.Key, r.Headers[events.HeaderSubject], r.Headers[events.HeaderTime], r.Headers[events.HeaderID])

@@ -178,7 +178,7 @@ func checkAcknowledged(batch []events.Distribution, published []Published) error
 }
 
 // Drain forwards until nothing is pending (for --until-idle), retrying failures with backoff. It returns how many
-// events it published, and an error only when ctx ends first.
+// events it published, and an error when ctx ends first or a failure is permanent.
 func (f *Forwarder) Drain(ctx context.Context) (int, error) {
 	total := 0
 	r := f.retrier()
@@ -186,6 +186,8 @@ func (f *Forwarder) Drain(ctx context.Context) (int, error) {
 		n, err := f.Forward(ctx)
 		total += n
 		switch {
+		case permanent(err):
+			return total, err
 		case err != nil:
 			if err := r.pause(ctx, err); err != nil {
 				return total, err
@@ -199,13 +201,16 @@ func (f *Forwarder) Drain(ctx context.Context) (int, error) {
 	}
 }
 
-// Run forwards until ctx ends. A full batch is followed at once by the next; otherwise it looks again after
-// interval, so a committed change waits at most about interval plus one send.
+// Run forwards until ctx ends, or until a failure that retrying cannot mend (see permanent), which it returns.
+// A full batch is followed at once by the next; otherwise it looks again after interval, so a committed change
+// waits at most about interval plus one send.
 func (f *Forwarder) Run(ctx context.Context, interval time.Duration) error {
 	r := f.retrier()
 	for ctx.Err() == nil {
 		n, err := f.Forward(ctx)
 		switch {
+		case permanent(err):
+			return err
 		case err != nil:
 			_ = r.pause(ctx, err)
 		case n < f.cfg.BatchSize:
@@ -216,6 +221,13 @@ func (f *Forwarder) Run(ctx context.Context, interval time.Duration) error {
 		}
 	}
 	return nil
+}
+
+// permanent says whether err declares that trying again cannot mend it (wrong credentials, an ACL refusing the
+// bridge): such a failure is the operator's to fix, not an outage to wait out.
+func permanent(err error) bool {
+	var p interface{ Permanent() bool }
+	return errors.As(err, &p) && p.Permanent()
 }
 
 func (f *Forwarder) retrier() *retrier {

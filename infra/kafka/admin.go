@@ -10,6 +10,11 @@ import (
 // EnsureTopics creates the topics that do not exist yet with the configured partitions and replication, and
 // returns every topic's partition count: capture groups rows by the partition they hash to.
 func EnsureTopics(cfg Config, topics []string) (map[string]int, error) {
+	partitions, err := ensureTopics(cfg, topics)
+	return partitions, cfg.explain(err)
+}
+
+func ensureTopics(cfg Config, topics []string) (map[string]int, error) {
 	sc, err := cfg.Sarama()
 	if err != nil {
 		return nil, err

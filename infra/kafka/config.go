@@ -1,7 +1,6 @@
 package kafka
 
 import (
-	"fmt"
 	"time"
 
 	"github.com/IBM/sarama"
@@ -14,13 +13,14 @@ type Config struct {
 	ClientID    string
 	Partitions  int32 // for topics the bridge creates
 	Replication int16
+	Security    Security
 }
 
 // Sarama builds the client configuration shared by the publisher, subscribers and admin.
 func (c Config) Sarama() (*sarama.Config, error) {
 	version, err := sarama.ParseKafkaVersion(c.Version)
 	if err != nil {
-		return nil, fmt.Errorf("kafka version %q: %w", c.Version, err)
+		return nil, &PermanentError{Fix: "kafka_version must be a Kafka release such as 4.1.0", Err: err}
 	}
 	sc := sarama.NewConfig()
 	sc.Version = version
@@ -42,5 +42,8 @@ func (c Config) Sarama() (*sarama.Config, error) {
 	// sarama's default, under the broker's default message.max.bytes: a larger request would be refused for good.
 	sc.Producer.MaxMessageBytes = 1000000
 	sc.Producer.Partitioner = sarama.NewHashPartitioner
+	if err := c.Security.applySarama(sc); err != nil {
+		return nil, err
+	}
 	return sc, nil
 }

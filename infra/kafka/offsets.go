@@ -74,7 +74,7 @@ func (o *Offsets) use(fn func() error) error {
 	if err != nil {
 		_ = o.disconnect()
 	}
-	return err
+	return o.cfg.explain(err)
 }
 
 // Partitions asks a broker for the topic's metadata (not the client's cache, which would still know a deleted

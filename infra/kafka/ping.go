@@ -30,15 +30,20 @@ func Ping(ctx context.Context, cfg Config, topic string) error {
 		}
 		errs = append(errs, fmt.Errorf("broker %s: %w", addr, err))
 	}
-	return errors.Join(errs...)
+	return cfg.explain(errors.Join(errs...))
 }
 
-func pingBroker(sc *sarama.Config, addr, topic string) error {
+// pingBroker asks addr for the metadata of the topics (none: only the brokers).
+func pingBroker(sc *sarama.Config, addr string, topics ...string) error {
 	b := sarama.NewBroker(addr)
 	if err := b.Open(sc); err != nil {
 		return err
 	}
 	defer func() { _ = b.Close() }()
-	_, err := b.GetMetadata(sarama.NewMetadataRequest(sc.Version, []string{topic}))
+	req := sarama.NewMetadataRequest(sc.Version, topics)
+	if len(topics) == 0 {
+		req.Topics = []string{} // empty, not nil: nil asks for every topic
+	}
+	_, err := b.GetMetadata(req)
 	return err
 }

@@ -22,6 +22,7 @@ const sendBatch = 1000
 // Publish calls are spread over a few producers instead. Order per key holds as long as each caller waits for
 // its Publish to return before the next, which Publish's synchronous contract makes the natural use.
 type Publisher struct {
+	cfg       Config
 	producers []sarama.SyncProducer
 	next      atomic.Uint32
 }
@@ -37,12 +38,12 @@ func NewPublisher(cfg Config) (*Publisher, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &Publisher{}
+	p := &Publisher{cfg: cfg}
 	for range producers {
 		producer, err := sarama.NewSyncProducer(cfg.Brokers, sc)
 		if err != nil {
 			_ = p.Close()
-			return nil, fmt.Errorf("connect producer to %v: %w", cfg.Brokers, err)
+			return nil, cfg.explain(fmt.Errorf("connect producer to %v: %w", cfg.Brokers, err))
 		}
 		p.producers = append(p.producers, producer)
 	}
@@ -59,7 +60,7 @@ func (p *Publisher) Publish(topic string, msgs ...*message.Message) error {
 			batch = append(batch, toRecord(topic, m))
 		}
 		if err := producer.SendMessages(batch); err != nil {
-			return fmt.Errorf("send %d messages to %s: %w", len(batch), topic, firstError(err))
+			return p.cfg.explain(fmt.Errorf("send %d messages to %s: %w", len(batch), topic, firstError(err)))
 		}
 	}
 	return nil

@@ -22,13 +22,27 @@ type Record struct {
 // ReadTopic reads topic without a consumer group, as a district system starting from scratch would: from the
 // beginning or the current end, up to the end as it was when reading started, or on (follow) until ctx ends.
 func ReadTopic(ctx context.Context, brokers []string, topic string, fromBeginning, follow bool, fn func(Record) error) error {
+	return ReadTopicAs(ctx, Config{Brokers: brokers}, topic, fromBeginning, follow, fn)
+}
+
+// ReadTopicAs is ReadTopic with cfg's brokers and security.
+func ReadTopicAs(ctx context.Context, cfg Config, topic string, fromBeginning, follow bool, fn func(Record) error) error {
+	return cfg.explain(readTopic(ctx, cfg, topic, fromBeginning, follow, fn))
+}
+
+func readTopic(ctx context.Context, cfg Config, topic string, fromBeginning, follow bool, fn func(Record) error) error {
 	start := kgo.NewOffset().AtEnd()
 	if fromBeginning {
 		start = kgo.NewOffset().AtStart()
 	}
-	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(start))
+	opts, err := cfg.Security.KgoOptions()
 	if err != nil {
-		return fmt.Errorf("connect to %v: %w", brokers, err)
+		return err
+	}
+	opts = append(opts, kgo.SeedBrokers(cfg.Brokers...), kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(start))
+	cl, err := kgo.NewClient(opts...)
+	if err != nil {
+		return fmt.Errorf("connect to %v: %w", cfg.Brokers, err)
 	}
 	defer cl.Close()
 	remaining, err := endOffsets(ctx, cl, topic, fromBeginning)

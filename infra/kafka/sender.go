@@ -69,7 +69,7 @@ func (s *Sender) sendAll(records []*sarama.ProducerMessage) error {
 		chunk := records[start:min(start+sendBatch, len(records))]
 		if err := s.producer.SendMessages(chunk); err != nil {
 			s.disconnect()
-			return fmt.Errorf("send %d events to kafka %v: %w", len(chunk), s.cfg.Brokers, firstError(err))
+			return s.cfg.explain(fmt.Errorf("send %d events to kafka %v: %w", len(chunk), s.cfg.Brokers, firstError(err)))
 		}
 	}
 	return nil
@@ -95,7 +95,7 @@ func (s *Sender) prepare(batch []events.Distribution) error {
 			return err
 		}
 		if s.producer, err = sarama.NewSyncProducer(s.cfg.Brokers, sc); err != nil {
-			return fmt.Errorf("connect producer to kafka %v: %w", s.cfg.Brokers, err)
+			return s.cfg.explain(fmt.Errorf("connect producer to kafka %v: %w", s.cfg.Brokers, err))
 		}
 	}
 	var missing []string

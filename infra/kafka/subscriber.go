@@ -40,6 +40,11 @@ func NewSubscriber(cfg Config, group string, logger watermill.LoggerAdapter) (*w
 
 // Lag is how many records of topics the consumer group has not committed yet.
 func Lag(cfg Config, group string, topics []string) (int64, error) {
+	lag, err := lag(cfg, group, topics)
+	return lag, cfg.explain(err)
+}
+
+func lag(cfg Config, group string, topics []string) (int64, error) {
 	sc, err := cfg.Sarama()
 	if err != nil {
 		return 0, err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -23,6 +24,7 @@ type Broker struct {
 	java, libs     string
 	dir            string // temporary: server.properties, data/, logs
 	port, ctrlPort int
+	tlsPort        int // the secured broker's SASL_SSL listener; 0 without one
 
 	mu      sync.Mutex
 	proc    *localproc.Process // nil before the first launch
@@ -93,7 +95,21 @@ func (b *Broker) configure(ctx context.Context) error {
 	if err := os.RemoveAll(b.dataDir()); err != nil {
 		return fmt.Errorf("clear %s: %w", b.dataDir(), err)
 	}
-	props := serverProperties(b.dataDir(), b.port, b.ctrlPort, b.opts.Properties)
+	props := serverProperties(b.dataDir(), b.port, b.ctrlPort, nil)
+	if s := b.opts.Secured; s != nil {
+		keystore := ""
+		if s.CertFile != "" {
+			if b.tlsPort, err = localproc.FreePort(); err != nil {
+				return err
+			}
+			keystore = filepath.Join(b.dir, "keystore.pem")
+			if err := s.writeKeystore(keystore); err != nil {
+				return err
+			}
+		}
+		maps.Copy(props, s.properties(b.port, b.tlsPort, b.ctrlPort, keystore))
+	}
+	maps.Copy(props, b.opts.Properties)
 	if err := writeProperties(b.propsPath(), props); err != nil {
 		return err
 	}
@@ -109,8 +125,11 @@ func (b *Broker) format(ctx context.Context) error {
 		return err
 	}
 	logPath := filepath.Join(b.dir, "format.log")
-	p, err := startJava(b.java, b.javaArgs("kafka.tools.StorageTool",
-		"format", "--standalone", "-t", id, "-c", b.propsPath()), b.dir, logPath)
+	args := []string{"format", "--standalone", "-t", id, "-c", b.propsPath()}
+	if b.opts.Secured != nil {
+		args = append(args, b.opts.Secured.formatArgs()...)
+	}
+	p, err := startJava(b.java, b.javaArgs("kafka.tools.StorageTool", args...), b.dir, logPath)
 	if err != nil {
 		return err
 	}
@@ -141,7 +160,7 @@ func (b *Broker) launch(ctx context.Context) error {
 	b.mu.Lock()
 	b.proc = p
 	b.mu.Unlock()
-	if err := waitReady(ctx, b.Addr(), p); err != nil {
+	if err := waitReady(ctx, b.Addr(), p, b.opts.Secured.clientOpts()...); err != nil {
 		_ = p.Kill()
 		return b.startError(err)
 	}
@@ -150,8 +169,8 @@ func (b *Broker) launch(ctx context.Context) error {
 
 // waitReady polls with a real client until the broker lists itself in a
 // metadata response, the JVM exits, or ctx ends.
-func waitReady(ctx context.Context, addr string, p *localproc.Process) error {
-	cl, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.RequestRetries(0))
+func waitReady(ctx context.Context, addr string, p *localproc.Process, opts ...kgo.Opt) error {
+	cl, err := kgo.NewClient(append(opts, kgo.SeedBrokers(addr), kgo.RequestRetries(0))...)
 	if err != nil {
 		return fmt.Errorf("create readiness client: %w", err)
 	}

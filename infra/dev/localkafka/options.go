@@ -35,6 +35,8 @@ type Options struct {
 	// StartTimeout bounds formatting plus startup until a client gets
 	// metadata; 2m when 0.
 	StartTimeout time.Duration
+	// Secured, when set, makes the broker demand SASL/SCRAM and enforce ACLs; see Secured.
+	Secured *Secured
 }
 
 func (o *Options) setDefaults() {
@@ -68,6 +70,9 @@ func (o Options) Validate() error {
 		if _, ok := o.Properties[k]; ok {
 			errs = append(errs, fmt.Errorf("property %s is set by localkafka and cannot be overridden", k))
 		}
+	}
+	if o.Secured != nil {
+		errs = append(errs, o.Secured.validate())
 	}
 	return errors.Join(errs...)
 }

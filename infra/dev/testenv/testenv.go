@@ -93,6 +93,9 @@ func stopShared() error {
 	if err := sharedJaeger.stop((*localjaeger.Jaeger).Stop); err != nil {
 		errs = append(errs, fmt.Errorf("jaeger: %w", err))
 	}
+	if err := sharedSecured.stop((*securedRun).stop); err != nil {
+		errs = append(errs, fmt.Errorf("secured kafka: %w", err))
+	}
 	return errors.Join(errs...)
 }
 
