@@ -7,15 +7,18 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"golang.org/x/time/rate"
 
 	"hotline-bridge/events"
 	"hotline-bridge/handlers/distribute"
 	"hotline-bridge/handlers/reconcile"
+	"hotline-bridge/handlers/sort"
 	"hotline-bridge/infra/kafka"
 	"hotline-bridge/infra/postgres"
 )
@@ -29,15 +32,56 @@ type ReconcileOptions struct {
 // ErrUnrepaired says a run left something missing; the command exits 1 with what and why.
 var ErrUnrepaired = errors.New("reconciliation could not repair everything")
 
-// newReconciler wires the checks: delivery of every unit topic and broadcast.
-func newReconciler(cfg Config, db *pgxpool.Pool, broker reconcile.Broker, log *slog.Logger) (*reconcile.Reconciler, error) {
+// sourceSide is what the source check needs beyond the store: the upstream and the sorter that heals. A command
+// that runs only the delivery check has neither.
+type sourceSide struct {
+	upstream *pgxpool.Pool
+	sorter   *sort.Sorter
+}
+
+// newReconciler wires the checks: the source check of every upstream table (when src has an upstream), then
+// delivery of every unit topic and broadcast, so that what the source check re-captures is checked on its way.
+func newReconciler(cfg Config, db *pgxpool.Pool, broker reconcile.Broker, src sourceSide, log *slog.Logger) (*reconcile.Reconciler, error) {
 	units, err := cfg.units()
 	if err != nil {
 		return nil, err
 	}
-	delivery := reconcile.NewDelivery(append(units.Codes(), events.BroadcastUnit), cfg.ConsumerGroups, cfg.TopicPrefix,
-		postgres.NewDeliveryOutbox(db), broker)
-	return reconcile.NewReconciler(postgres.NewReconcileRuns(db), log, delivery), nil
+	var checks []reconcile.Check
+	if src.upstream != nil {
+		checks = append(checks, newSourceCheck(cfg, db, src))
+	}
+	checks = append(checks, reconcile.NewDelivery(append(units.Codes(), events.BroadcastUnit), cfg.ConsumerGroups, cfg.TopicPrefix,
+		postgres.NewDeliveryOutbox(db), broker))
+	return reconcile.NewReconciler(postgres.NewReconcileRuns(db), log, checks...), nil
+}
+
+// newSourceCheck reads the upstream in batches of at most batch_size rows, no faster than reconcile_rows_per_s.
+func newSourceCheck(cfg Config, db *pgxpool.Pool, src sourceSide) *reconcile.Source {
+	tables := make([]string, len(events.Catalogue))
+	for i, k := range events.Catalogue {
+		tables[i] = k.Table
+	}
+	batch := min(cfg.BatchSize, cfg.ReconcileRowsPerS)
+	pace := rate.NewLimiter(rate.Limit(cfg.ReconcileRowsPerS), batch)
+	return reconcile.NewSource(reconcile.SourceConfig{Tables: tables, Window: cfg.ReconcileWindow, Depth: cfg.ReconcileDepth, Batch: batch},
+		postgres.NewUpstreamCensus(src.upstream), postgres.NewSourceLedger(db, cfg.StoreSchema), sorterHealer{src.sorter}, pace)
+}
+
+// sorterHealer heals through the sorter: its locks, newer-wins gate and writes.
+type sorterHealer struct{ *sort.Sorter }
+
+// Forget takes the rows out as the ledger held them when the check found them deleted upstream.
+func (h sorterHealer) Forget(ctx context.Context, table string, rows []reconcile.Entry) error {
+	gone := make([]sort.Gone, len(rows))
+	for i, e := range rows {
+		gone[i] = sort.Gone{Ref: sort.Ref{Table: table, ID: e.ID}, UpdateTime: e.UpdateTime, Digest: e.Digest}
+	}
+	return h.Sorter.Forget(ctx, gone)
+}
+
+// ReconcileNeeds are the connections bridge reconcile needs for the checks only names (all when empty).
+func ReconcileNeeds(only []string) Needs {
+	return Needs{Upstream: len(only) == 0 || slices.Contains(only, reconcile.CheckSource), Store: true, Kafka: true}
 }
 
 // Reconcile runs the checks once, now (waiting for a run of a bridge instance to end first), publishes what it
@@ -46,7 +90,7 @@ func Reconcile(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer,
 	if !opts.Once {
 		return errors.New("bridge reconcile runs with --once; bridge run reconciles every reconcile_interval on its own")
 	}
-	if err := reconcile.CheckOnly(opts.Only, reconcile.CheckDelivery); err != nil {
+	if err := reconcile.CheckOnly(opts.Only, reconcile.CheckSource, reconcile.CheckDelivery); err != nil {
 		return err
 	}
 	db, err := openDatabase(ctx, log, "store database", cfg.StoreURL)
@@ -57,9 +101,16 @@ func Reconcile(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer,
 	if err := postgres.Migrate(ctx, db, log); err != nil {
 		return err
 	}
+	src, err := openSourceSide(ctx, cfg, db, log, ReconcileNeeds(opts.Only).Upstream)
+	if err != nil {
+		return err
+	}
+	if src.upstream != nil {
+		defer src.upstream.Close()
+	}
 	broker := kafka.NewOffsets(cfg.kafka())
 	defer broker.Close()
-	rec, err := newReconciler(cfg, db, broker, log)
+	rec, err := newReconciler(cfg, db, broker, src, log)
 	if err != nil {
 		return err
 	}
@@ -76,6 +127,29 @@ func Reconcile(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer,
 		return err
 	}
 	return unrepaired(report)
+}
+
+// openSourceSide connects to the upstream and builds a sorter of its own over the store, when wanted.
+func openSourceSide(ctx context.Context, cfg Config, db *pgxpool.Pool, log *slog.Logger, wanted bool) (sourceSide, error) {
+	if !wanted {
+		return sourceSide{}, nil
+	}
+	units, err := cfg.units()
+	if err != nil {
+		return sourceSide{}, err
+	}
+	if err := postgres.EnsureStore(ctx, db, cfg.StoreSchema); err != nil {
+		return sourceSide{}, err
+	}
+	store, err := postgres.NewStore(ctx, db, cfg.StoreSchema)
+	if err != nil {
+		return sourceSide{}, err
+	}
+	upstream, err := openDatabase(ctx, log, "upstream database", cfg.UpstreamURL)
+	if err != nil {
+		return sourceSide{}, err
+	}
+	return sourceSide{upstream: upstream, sorter: sort.NewSorter(units, store, postgres.NewUpstreamSource(upstream))}, nil
 }
 
 // publishRepairs drains the outbox, so that what the run re-sent is on the topics when the command ends; a
