@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -186,9 +187,18 @@ func unrepaired(report reconcile.Report) error {
 	return fmt.Errorf("%w in run %d:\n  %s", ErrUnrepaired, report.Run, strings.Join(lines, "\n  "))
 }
 
-// findingPlace names where a finding is: its unit, partition or group.
+// findingPlace names where a finding is: its unit, partition or group, or its table and window.
 func findingPlace(f reconcile.Finding) string {
+	if f.Subject == reconcile.SubjectTable {
+		return "table " + f.Table
+	}
 	place := "unit " + f.Unit
+	if f.Table != "" {
+		place += " table " + f.Table
+	}
+	if !f.Window.From.IsZero() {
+		place += fmt.Sprintf(" window %s–%s", f.Window.From.UTC().Format(time.RFC3339), f.Window.To.UTC().Format(time.RFC3339))
+	}
 	if f.Group != "" {
 		place += " group " + f.Group
 	}
@@ -222,6 +232,9 @@ type unitLine struct {
 	Detail     *string      `json:"detail"`
 	Partitions []detailLine `json:"partitions"`
 	Groups     []detailLine `json:"consumer_groups"`
+	// The window of update_time of a source finding per unit, table and window; null otherwise.
+	WindowStart *time.Time `json:"window_start"`
+	WindowEnd   *time.Time `json:"window_end"`
 }
 
 type detailLine struct {
@@ -234,15 +247,17 @@ type detailLine struct {
 	Detail    *string `json:"detail"`
 }
 
-// byUnit groups the findings under each unit's summary, in the order reported.
+// byUnit groups the delivery findings under each unit's summary, in the order reported; the source check's
+// findings per table, and per unit, table and window, are lines of their own.
 func byUnit(report reconcile.Report) []unitLine {
 	var out []unitLine
 	for _, f := range report.Findings {
-		if f.Subject == reconcile.SubjectUnit {
+		switch f.Subject {
+		case reconcile.SubjectUnit, reconcile.SubjectTable, reconcile.SubjectWindow:
 			out = append(out, unitLine{Run: report.Run, Check: f.Check, Unit: f.Unit, Table: orNull(f.Table), Topic: f.Topic,
 				Expected: f.Expected, Found: f.Found, Pending: f.Pending, Missing: f.Missing, Repaired: f.Repaired,
 				Unrepaired: f.Unrepaired(), DryRun: report.DryRun, Detail: orNull(f.Detail),
-				Partitions: []detailLine{}, Groups: []detailLine{}})
+				Partitions: []detailLine{}, Groups: []detailLine{}, WindowStart: timeOrNil(f.Window.From), WindowEnd: timeOrNil(f.Window.To)})
 			continue
 		}
 		if len(out) == 0 {
@@ -272,9 +287,9 @@ func printReport(out io.Writer, report reconcile.Report, asJSON bool) error {
 		return nil
 	}
 	w := tabwriter.NewWriter(out, 2, 4, 2, ' ', 0)
-	fmt.Fprintln(w, "CHECK\tUNIT\tTOPIC\tEXPECTED\tFOUND\tPENDING\tMISSING\tREPAIRED\tDETAIL")
+	fmt.Fprintln(w, "CHECK\tUNIT\tTOPIC / TABLE\tEXPECTED\tFOUND\tPENDING\tMISSING\tREPAIRED\tDETAIL")
 	for _, u := range units {
-		fmt.Fprintf(w, "%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%s\n", u.Check, u.Unit, u.Topic, u.Expected, u.Found, u.Pending,
+		fmt.Fprintf(w, "%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%s\n", u.Check, cmp.Or(u.Unit, "-"), u.place(), u.Expected, u.Found, u.Pending,
 			u.Missing, u.Repaired, orDash(u.Detail))
 		for _, d := range append(u.Partitions, u.Groups...) {
 			fmt.Fprintf(w, "\t  %s\t\t%d\t%d\t\t%d\t%d\t%s\n", detailPlace(d), d.Expected, d.Found, d.Missing, d.Repaired, orDash(d.Detail))
@@ -289,6 +304,25 @@ func printReport(out io.Writer, report reconcile.Report, asJSON bool) error {
 	}
 	_, err := fmt.Fprintf(out, "run %d: %s\n", report.Run, verb)
 	return err
+}
+
+// place is a line's topic (delivery), or its table and window (source).
+func (u unitLine) place() string {
+	if u.Table == nil {
+		return u.Topic
+	}
+	if u.WindowStart == nil {
+		return *u.Table
+	}
+	const at = "2006-01-02T15:04Z"
+	return fmt.Sprintf("%s %s–%s", *u.Table, u.WindowStart.UTC().Format(at), u.WindowEnd.UTC().Format(at))
+}
+
+func timeOrNil(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
 }
 
 func detailPlace(d detailLine) string {

@@ -197,7 +197,7 @@ func (t *tableTotals) finding(table string, to time.Time) Finding {
 const (
 	classChanged      = "changed upstream without a new update_time"
 	classDeleted      = "deleted upstream"
-	classAbsent       = "missing from the ledger"
+	classAbsent       = "not in the ledger at the upstream's version (missed, or not sorted yet)"
 	classBehind       = "behind the upstream version"
 	classStoreMissing = "missing from the store, or stored at another version or unit"
 	classStoreExtra   = "in the store, where the ledger places it in no unit"

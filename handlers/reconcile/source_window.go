@@ -12,7 +12,8 @@ import (
 )
 
 // windowCheck compares one window of one table and repairs what differs, in batches as it finds them, so that
-// memory does not grow with the window.
+// memory does not grow with the window. Every upstream read is paced by the rows it returned (a read asks for at
+// most a batch, the pace's burst), so a window with few rows costs little of the rate.
 //
 // First a summary of each side (count and digest sum, each on its own server): equal means the ledger holds
 // exactly the upstream's current versions there. Where the ledger pruning took entries from the window (rows not
@@ -91,11 +92,11 @@ func (c *windowCheck) upstreamSummary(ctx context.Context) (Summary, error) {
 	var total Summary
 	after := Key{UpdateTime: c.w.From}
 	for {
-		if err := c.src.pace.WaitN(ctx, c.batch()); err != nil {
-			return total, err
-		}
 		s, last, err := c.src.upstream.Summarize(ctx, c.table, c.w, after, c.batch())
 		if err != nil {
+			return total, err
+		}
+		if err := c.src.pace.WaitN(ctx, int(s.Rows)); err != nil {
 			return total, err
 		}
 		total = total.Add(s)
@@ -113,11 +114,11 @@ func (c *windowCheck) diffKeys(ctx context.Context) error {
 	var pending []Key
 	after, from := Key{UpdateTime: c.w.From}, c.w.From
 	for {
-		if err := c.src.pace.WaitN(ctx, c.batch()); err != nil {
-			return err
-		}
 		keys, err := c.src.upstream.Keys(ctx, c.table, c.w, after, c.batch())
 		if err != nil {
+			return err
+		}
+		if err := c.src.pace.WaitN(ctx, len(keys)); err != nil {
 			return err
 		}
 		pending = append(pending, keys...)
