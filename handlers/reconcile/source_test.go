@@ -33,7 +33,9 @@ const fakeTable = "registration"
 var t0 = time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
 
 // digestOf spreads n over all 128 bits, as sha256 would.
-func digestOf(n int) string { return fmt.Sprintf("%016x%016x", uint64(n+1)*0x9E3779B97F4A7C15, uint64(n)) }
+func digestOf(n int) string {
+	return fmt.Sprintf("%016x%016x", uint64(n+1)*0x9E3779B97F4A7C15, uint64(n))
+}
 
 func newSourceWorld() *sourceWorld {
 	return &sourceWorld{upstream: map[string]Key{}, ledger: map[string]Entry{}, store: map[string]string{}, unitOf: map[string]string{}, bad: map[string]bool{}}
@@ -48,7 +50,9 @@ func (w *sourceWorld) row(id string, at time.Time, n int, unit string) {
 	}
 }
 
-func inWindow(k Key, win Window) bool { return !k.UpdateTime.Before(win.From) && k.UpdateTime.Before(win.To) }
+func inWindow(k Key, win Window) bool {
+	return !k.UpdateTime.Before(win.From) && k.UpdateTime.Before(win.To)
+}
 
 func keyOrder(a, b Key) int {
 	return cmp.Or(a.UpdateTime.Compare(b.UpdateTime), strings.Compare(a.ID, b.ID))
@@ -118,7 +122,9 @@ func (w *sourceWorld) Watermark(context.Context, string) (time.Time, bool, error
 
 func (w *sourceWorld) Pruned(context.Context, string, Window) (bool, error) { return w.pruned, nil }
 
-func (w *sourceWorld) Summarize2(win Window) Summary { return sum(w.ledgerKeys(win, Key{}, 1<<30, false)) }
+func (w *sourceWorld) Summarize2(win Window) Summary {
+	return sum(w.ledgerKeys(win, Key{}, 1<<30, false))
+}
 
 func (w *sourceWorld) ledgerKeys(win Window, a Key, limit int, kept bool) []Key {
 	var out []Key
