@@ -110,7 +110,8 @@ func (c *cli) runCommand() *cobra.Command {
 	f.Duration("ledger-retention", 0, "how long the ledger remembers a row that is not Wuhan's (default 24h)")
 	f.Duration("transfer-log-retention", 0, "how long the download and distribution logs keep an entry (default 4320h, 180 days)")
 	f.String("http-addr", "", "serve /metrics, /healthz and /readyz on host:port; empty serves nothing (default 127.0.0.1:9464)")
-	f.Duration("reconcile-interval", 0, "how often to reconcile delivery; 0 turns it off (default 1h)")
+	f.Duration("reconcile-interval", 0, "how often to reconcile delivery and source; 0 turns it off (default 1h)")
+	addSourceFlags(f)
 	f.String("consumer-groups", "", "district consumer groups to check, unit=group[,unit=group] (BRIDGE_CONSUMER_GROUPS)")
 	return cmd
 }

@@ -63,6 +63,8 @@ const (
 const (
 	ViaUpstream = "re-read from upstream" // a missing parent pulled, or a family re-read when its work order moved
 	ViaParking  = "released from parking"
+	// ViaReconciled is a row source reconciliation re-read from upstream because the bridge's copy differed.
+	ViaReconciled = "re-read by source reconciliation"
 )
 
 // Metadata of a quarantine topic record the sorter rejected: the capture record its row came in.

@@ -57,6 +57,13 @@ type Config struct {
 	HTTPAddr string `koanf:"http_addr"`
 	// ReconcileInterval is how often bridge run reconciles delivery; 0 disables it.
 	ReconcileInterval time.Duration `koanf:"reconcile_interval"`
+	// ReconcileWindow is the span of update_time source reconciliation compares at once, walking back from the
+	// capture watermark over ReconcileDepth.
+	ReconcileWindow time.Duration `koanf:"reconcile_window"`
+	ReconcileDepth  time.Duration `koanf:"reconcile_depth"`
+	// ReconcileRowsPerS bounds how many upstream rows per second source reconciliation reads: the national
+	// platform is shared.
+	ReconcileRowsPerS int `koanf:"reconcile_rows_per_s"`
 	// ConsumerGroups names each district's consumer group by unit code, for the reconciliation to check.
 	ConsumerGroups map[string]string `koanf:"consumer_groups"`
 	KafkaSecurity  `koanf:",squash"`
@@ -98,6 +105,9 @@ func defaults() map[string]any {
 		"reconcile_interval":      "1h",
 		"kafka_security_protocol": kafka.Plaintext,
 		"kafka_sasl_mechanism":    kafka.SCRAMSHA512,
+		"reconcile_window":        "24h",
+		"reconcile_depth":         "720h",
+		"reconcile_rows_per_s":    5000,
 	}
 }
 
@@ -212,6 +222,11 @@ func (c Config) Validate(needs Needs) error {
 	check(!logFormats[c.LogFormat], "log_format must be auto, json or text, got %q", c.LogFormat)
 	errs = append(errs, checkHTTPAddr(c.HTTPAddr))
 	check(c.ReconcileInterval != 0 && c.ReconcileInterval < time.Minute, "reconcile_interval must be 0 (off) or at least 1m, got %s", c.ReconcileInterval)
+	check(c.ReconcileWindow < time.Minute, "reconcile_window must be at least 1m, got %s", c.ReconcileWindow)
+	check(c.ReconcileDepth < c.ReconcileWindow, "reconcile_depth must be at least reconcile_window (%s), got %s", c.ReconcileWindow, c.ReconcileDepth)
+	check(c.ReconcileWindow >= time.Minute && c.ReconcileDepth/c.ReconcileWindow > 10000,
+		"reconcile_depth %s is over 10000 windows of %s: take a larger reconcile_window", c.ReconcileDepth, c.ReconcileWindow)
+	check(c.ReconcileRowsPerS < 1, "reconcile_rows_per_s must be at least 1, got %d", c.ReconcileRowsPerS)
 	if _, err := c.units(); err != nil {
 		errs = append(errs, err)
 	} else {

@@ -63,3 +63,28 @@ func TestReconcileConfigReportsUnknownUnitsAndBadIntervals(t *testing.T) {
 		}
 	}
 }
+
+func TestSourceReconcileConfigDefaultsAndReportsEveryBadKey(t *testing.T) {
+	cfg, err := pipeline.LoadConfig("", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.ReconcileWindow != 24*time.Hour || cfg.ReconcileDepth != 720*time.Hour || cfg.ReconcileRowsPerS != 5000 {
+		t.Fatalf("defaults: window %s, depth %s, rows/s %d; want 24h, 720h, 5000", cfg.ReconcileWindow, cfg.ReconcileDepth, cfg.ReconcileRowsPerS)
+	}
+	t.Setenv("BRIDGE_RECONCILE_WINDOW", "48h")
+	t.Setenv("BRIDGE_RECONCILE_DEPTH", "24h")
+	t.Setenv("BRIDGE_RECONCILE_ROWS_PER_S", "0")
+	if cfg, err = pipeline.LoadConfig("", nil); err != nil {
+		t.Fatal(err)
+	}
+	err = cfg.Validate(pipeline.Needs{})
+	for _, want := range []string{
+		"reconcile_depth must be at least reconcile_window (48h0m0s), got 24h0m0s",
+		"reconcile_rows_per_s must be at least 1, got 0",
+	} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("the error lacks %q: %v", want, err)
+		}
+	}
+}

@@ -29,7 +29,7 @@ type bridgeEnv struct {
 	upstream *pgxpool.Pool
 }
 
-func newBridgeEnv(t *testing.T, brokers []string) *bridgeEnv {
+func newBridgeEnv(t testing.TB, brokers []string) *bridgeEnv {
 	t.Helper()
 	ctx := context.Background()
 	cfg, err := pipeline.LoadConfig("", nil)

@@ -1,21 +1,25 @@
 package pipeline
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"golang.org/x/time/rate"
 
 	"hotline-bridge/events"
 	"hotline-bridge/handlers/distribute"
 	"hotline-bridge/handlers/reconcile"
+	"hotline-bridge/handlers/sort"
 	"hotline-bridge/infra/kafka"
 	"hotline-bridge/infra/postgres"
 )
@@ -29,15 +33,56 @@ type ReconcileOptions struct {
 // ErrUnrepaired says a run left something missing; the command exits 1 with what and why.
 var ErrUnrepaired = errors.New("reconciliation could not repair everything")
 
-// newReconciler wires the checks: delivery of every unit topic and broadcast.
-func newReconciler(cfg Config, db *pgxpool.Pool, broker reconcile.Broker, log *slog.Logger) (*reconcile.Reconciler, error) {
+// sourceSide is what the source check needs beyond the store: the upstream and the sorter that heals. A command
+// that runs only the delivery check has neither.
+type sourceSide struct {
+	upstream *pgxpool.Pool
+	sorter   *sort.Sorter
+}
+
+// newReconciler wires the checks: the source check of every upstream table (when src has an upstream), then
+// delivery of every unit topic and broadcast, so that what the source check re-captures is checked on its way.
+func newReconciler(cfg Config, db *pgxpool.Pool, broker reconcile.Broker, src sourceSide, log *slog.Logger) (*reconcile.Reconciler, error) {
 	units, err := cfg.units()
 	if err != nil {
 		return nil, err
 	}
-	delivery := reconcile.NewDelivery(append(units.Codes(), events.BroadcastUnit), cfg.ConsumerGroups, cfg.TopicPrefix,
-		postgres.NewDeliveryOutbox(db), broker)
-	return reconcile.NewReconciler(postgres.NewReconcileRuns(db), log, delivery), nil
+	var checks []reconcile.Check
+	if src.upstream != nil {
+		checks = append(checks, newSourceCheck(cfg, db, src))
+	}
+	checks = append(checks, reconcile.NewDelivery(append(units.Codes(), events.BroadcastUnit), cfg.ConsumerGroups, cfg.TopicPrefix,
+		postgres.NewDeliveryOutbox(db), broker))
+	return reconcile.NewReconciler(postgres.NewReconcileRuns(db), log, checks...), nil
+}
+
+// newSourceCheck reads the upstream in batches of at most batch_size rows, no faster than reconcile_rows_per_s.
+func newSourceCheck(cfg Config, db *pgxpool.Pool, src sourceSide) *reconcile.Source {
+	tables := make([]string, len(events.Catalogue))
+	for i, k := range events.Catalogue {
+		tables[i] = k.Table
+	}
+	batch := min(cfg.BatchSize, cfg.ReconcileRowsPerS)
+	pace := rate.NewLimiter(rate.Limit(cfg.ReconcileRowsPerS), batch)
+	return reconcile.NewSource(reconcile.SourceConfig{Tables: tables, Window: cfg.ReconcileWindow, Depth: cfg.ReconcileDepth, Batch: batch},
+		postgres.NewUpstreamCensus(src.upstream), postgres.NewSourceLedger(db, cfg.StoreSchema), sorterHealer{src.sorter}, pace)
+}
+
+// sorterHealer heals through the sorter: its locks, newer-wins gate and writes.
+type sorterHealer struct{ *sort.Sorter }
+
+// Forget takes the rows out as the ledger held them when the check found them deleted upstream.
+func (h sorterHealer) Forget(ctx context.Context, table string, rows []reconcile.Entry) error {
+	gone := make([]sort.Gone, len(rows))
+	for i, e := range rows {
+		gone[i] = sort.Gone{Ref: sort.Ref{Table: table, ID: e.ID}, UpdateTime: e.UpdateTime, Digest: e.Digest}
+	}
+	return h.Sorter.Forget(ctx, gone)
+}
+
+// ReconcileNeeds are the connections bridge reconcile needs for the checks only names (all when empty).
+func ReconcileNeeds(only []string) Needs {
+	return Needs{Upstream: len(only) == 0 || slices.Contains(only, reconcile.CheckSource), Store: true, Kafka: true}
 }
 
 // Reconcile runs the checks once, now (waiting for a run of a bridge instance to end first), publishes what it
@@ -46,7 +91,7 @@ func Reconcile(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer,
 	if !opts.Once {
 		return errors.New("bridge reconcile runs with --once; bridge run reconciles every reconcile_interval on its own")
 	}
-	if err := reconcile.CheckOnly(opts.Only, reconcile.CheckDelivery); err != nil {
+	if err := reconcile.CheckOnly(opts.Only, reconcile.CheckSource, reconcile.CheckDelivery); err != nil {
 		return err
 	}
 	db, err := openDatabase(ctx, log, "store database", cfg.StoreURL)
@@ -57,9 +102,16 @@ func Reconcile(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer,
 	if err := postgres.Migrate(ctx, db, log); err != nil {
 		return err
 	}
+	src, err := openSourceSide(ctx, cfg, db, log, ReconcileNeeds(opts.Only).Upstream)
+	if err != nil {
+		return err
+	}
+	if src.upstream != nil {
+		defer src.upstream.Close()
+	}
 	broker := kafka.NewOffsets(cfg.kafka())
 	defer broker.Close()
-	rec, err := newReconciler(cfg, db, broker, log)
+	rec, err := newReconciler(cfg, db, broker, src, log)
 	if err != nil {
 		return err
 	}
@@ -76,6 +128,29 @@ func Reconcile(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer,
 		return err
 	}
 	return unrepaired(report)
+}
+
+// openSourceSide connects to the upstream and builds a sorter of its own over the store, when wanted.
+func openSourceSide(ctx context.Context, cfg Config, db *pgxpool.Pool, log *slog.Logger, wanted bool) (sourceSide, error) {
+	if !wanted {
+		return sourceSide{}, nil
+	}
+	units, err := cfg.units()
+	if err != nil {
+		return sourceSide{}, err
+	}
+	if err := postgres.EnsureStore(ctx, db, cfg.StoreSchema); err != nil {
+		return sourceSide{}, err
+	}
+	store, err := postgres.NewStore(ctx, db, cfg.StoreSchema)
+	if err != nil {
+		return sourceSide{}, err
+	}
+	upstream, err := openDatabase(ctx, log, "upstream database", cfg.UpstreamURL)
+	if err != nil {
+		return sourceSide{}, err
+	}
+	return sourceSide{upstream: upstream, sorter: sort.NewSorter(units, store, postgres.NewUpstreamSource(upstream))}, nil
 }
 
 // publishRepairs drains the outbox, so that what the run re-sent is on the topics when the command ends; a
@@ -112,9 +187,18 @@ func unrepaired(report reconcile.Report) error {
 	return fmt.Errorf("%w in run %d:\n  %s", ErrUnrepaired, report.Run, strings.Join(lines, "\n  "))
 }
 
-// findingPlace names where a finding is: its unit, partition or group.
+// findingPlace names where a finding is: its unit, partition or group, or its table and window.
 func findingPlace(f reconcile.Finding) string {
+	if f.Subject == reconcile.SubjectTable {
+		return "table " + f.Table
+	}
 	place := "unit " + f.Unit
+	if f.Table != "" {
+		place += " table " + f.Table
+	}
+	if !f.Window.From.IsZero() {
+		place += fmt.Sprintf(" window %s–%s", f.Window.From.UTC().Format(time.RFC3339), f.Window.To.UTC().Format(time.RFC3339))
+	}
 	if f.Group != "" {
 		place += " group " + f.Group
 	}
@@ -148,6 +232,9 @@ type unitLine struct {
 	Detail     *string      `json:"detail"`
 	Partitions []detailLine `json:"partitions"`
 	Groups     []detailLine `json:"consumer_groups"`
+	// The window of update_time of a source finding per unit, table and window; null otherwise.
+	WindowStart *time.Time `json:"window_start"`
+	WindowEnd   *time.Time `json:"window_end"`
 }
 
 type detailLine struct {
@@ -160,15 +247,17 @@ type detailLine struct {
 	Detail    *string `json:"detail"`
 }
 
-// byUnit groups the findings under each unit's summary, in the order reported.
+// byUnit groups the delivery findings under each unit's summary, in the order reported; the source check's
+// findings per table, and per unit, table and window, are lines of their own.
 func byUnit(report reconcile.Report) []unitLine {
 	var out []unitLine
 	for _, f := range report.Findings {
-		if f.Subject == reconcile.SubjectUnit {
+		switch f.Subject {
+		case reconcile.SubjectUnit, reconcile.SubjectTable, reconcile.SubjectWindow:
 			out = append(out, unitLine{Run: report.Run, Check: f.Check, Unit: f.Unit, Table: orNull(f.Table), Topic: f.Topic,
 				Expected: f.Expected, Found: f.Found, Pending: f.Pending, Missing: f.Missing, Repaired: f.Repaired,
 				Unrepaired: f.Unrepaired(), DryRun: report.DryRun, Detail: orNull(f.Detail),
-				Partitions: []detailLine{}, Groups: []detailLine{}})
+				Partitions: []detailLine{}, Groups: []detailLine{}, WindowStart: timeOrNil(f.Window.From), WindowEnd: timeOrNil(f.Window.To)})
 			continue
 		}
 		if len(out) == 0 {
@@ -198,9 +287,9 @@ func printReport(out io.Writer, report reconcile.Report, asJSON bool) error {
 		return nil
 	}
 	w := tabwriter.NewWriter(out, 2, 4, 2, ' ', 0)
-	fmt.Fprintln(w, "CHECK\tUNIT\tTOPIC\tEXPECTED\tFOUND\tPENDING\tMISSING\tREPAIRED\tDETAIL")
+	fmt.Fprintln(w, "CHECK\tUNIT\tTOPIC / TABLE\tEXPECTED\tFOUND\tPENDING\tMISSING\tREPAIRED\tDETAIL")
 	for _, u := range units {
-		fmt.Fprintf(w, "%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%s\n", u.Check, u.Unit, u.Topic, u.Expected, u.Found, u.Pending,
+		fmt.Fprintf(w, "%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%s\n", u.Check, cmp.Or(u.Unit, "-"), u.place(), u.Expected, u.Found, u.Pending,
 			u.Missing, u.Repaired, orDash(u.Detail))
 		for _, d := range append(u.Partitions, u.Groups...) {
 			fmt.Fprintf(w, "\t  %s\t\t%d\t%d\t\t%d\t%d\t%s\n", detailPlace(d), d.Expected, d.Found, d.Missing, d.Repaired, orDash(d.Detail))
@@ -215,6 +304,25 @@ func printReport(out io.Writer, report reconcile.Report, asJSON bool) error {
 	}
 	_, err := fmt.Fprintf(out, "run %d: %s\n", report.Run, verb)
 	return err
+}
+
+// place is a line's topic (delivery), or its table and window (source).
+func (u unitLine) place() string {
+	if u.Table == nil {
+		return u.Topic
+	}
+	if u.WindowStart == nil {
+		return *u.Table
+	}
+	const at = "2006-01-02T15:04Z"
+	return fmt.Sprintf("%s %s–%s", *u.Table, u.WindowStart.UTC().Format(at), u.WindowEnd.UTC().Format(at))
+}
+
+func timeOrNil(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
 }
 
 func detailPlace(d detailLine) string {

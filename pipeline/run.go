@@ -168,7 +168,7 @@ func open(ctx context.Context, cfg Config, log *slog.Logger, counts *RunProgress
 		return nil, err
 	}
 	b.offsets = kafka.NewOffsets(cfg.kafka())
-	b.reconciler, err = newReconciler(cfg, b.store, b.offsets, log)
+	b.reconciler, err = newReconciler(cfg, b.store, b.offsets, sourceSide{upstream: b.upstream, sorter: b.sorter}, log)
 	return b, err
 }
 

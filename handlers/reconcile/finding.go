@@ -11,6 +11,8 @@ const (
 	SubjectUnit      = "unit"           // a unit topic's rows: the summary of one unit
 	SubjectPartition = "partition"      // a partition that lost events
 	SubjectGroup     = "consumer_group" // a district consumer group's position on one partition
+	SubjectTable     = "table"          // an upstream table over the source check's depth: the summary of one table
+	SubjectWindow    = "window"         // one unit's rows of one table in one window of update_time that differed
 )
 
 // Finding is one counted result of a check. Counts are of rows, except where Detail says otherwise; nothing in it
@@ -23,11 +25,12 @@ type Finding struct {
 	Topic     string
 	Partition *int32
 	Group     string
-	Expected  int64 // what must be there
-	Found     int64 // what is there
-	Pending   int64 // on its way (committed, not published yet): neither found nor missing
-	Missing   int64 // neither found nor pending
-	Repaired  int64 // of the missing, what the run re-sent
+	Window    Window // for the source check's windows; zero otherwise
+	Expected  int64  // what must be there
+	Found     int64  // what is there
+	Pending   int64  // on its way (committed, not published yet): neither found nor missing
+	Missing   int64  // neither found nor pending
+	Repaired  int64  // of the missing, what the run re-sent
 	Detail    string
 }
 

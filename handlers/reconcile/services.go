@@ -3,6 +3,8 @@ package reconcile
 import (
 	"context"
 	"time"
+
+	"hotline-bridge/events"
 )
 
 // Check is one kind of reconciliation. Run reports every finding through report, repairing what it can unless
@@ -65,4 +67,59 @@ type Broker interface {
 	Committed(ctx context.Context, group, topic string, partitions []int32) (map[int32]int64, error)
 	// CreateTopic creates a missing topic as the bridge creates its topics at start.
 	CreateTopic(ctx context.Context, topic string) error
+}
+
+// Upstream is the national platform as the source check reads it: keyset batches over the (update_time, id)
+// index, each row named by its digest (the event id capture gives its version), never its content, except for
+// the rows to re-sort.
+type Upstream interface {
+	// Summarize counts at most limit rows of the window after after, in (update_time, id) order, and sums their
+	// digests; last is the last row counted.
+	Summarize(ctx context.Context, table string, w Window, after Key, limit int) (s Summary, last Key, err error)
+	// Keys are at most limit rows of the window after after, in (update_time, id) order.
+	Keys(ctx context.Context, table string, w Window, after Key, limit int) ([]Key, error)
+	// Digests are the current versions of these rows, by id; a row the upstream no longer has is absent.
+	Digests(ctx context.Context, table string, ids []string) (map[string]Key, error)
+	// Current are these rows as the upstream holds them now; a row it no longer has is absent.
+	Current(ctx context.Context, table string, ids []string) ([]events.RowVersion, error)
+}
+
+// Ledger is what the bridge knows of the national rows: the sorter's ledger (the newest version seen of every
+// row, and where the store holds it) and the dedicated store.
+type Ledger interface {
+	// Watermark is how far capture has durably read the table; ok is false before its first page.
+	Watermark(ctx context.Context, table string) (at time.Time, ok bool, err error)
+	// Pruned says the ledger pruning took entries of the table from the window: the ledger no longer knows
+	// every national row there.
+	Pruned(ctx context.Context, table string, w Window) (bool, error)
+	Summarize(ctx context.Context, table string, w Window) (Summary, error)
+	// Keys are at most limit entries of the window after after, in (update_time, id) order; with kept, only
+	// those pruning never takes (rows the store holds, rows waiting for their parent).
+	Keys(ctx context.Context, table string, w Window, after Key, limit int, kept bool) ([]Entry, error)
+	// StoreGaps are the entries of the window, at most limit after the id after, where the ledger and the store
+	// disagree: a row the ledger places in a unit that the store does not hold there at that version, or a row
+	// the store holds that the ledger does not place there.
+	StoreGaps(ctx context.Context, table string, w Window, after string, limit int) ([]Entry, error)
+	// Units counts the window's rows the store holds, by unit.
+	Units(ctx context.Context, table string, w Window) (map[string]int64, error)
+	// Placements are the units the ledger places these rows in; rows it places nowhere are absent.
+	Placements(ctx context.Context, table string, ids []string) (map[string]string, error)
+	// Quarantined says which of these row versions (by event id) are set aside as bad.
+	Quarantined(ctx context.Context, eventIDs []string) (map[string]bool, error)
+}
+
+// Healer re-captures what the source check found different, through the sorter's locks, gate and writes.
+type Healer interface {
+	// Resort decides these rows again as the upstream holds them now; their content wins under an unchanged
+	// update_time, and they are written to the store and their unit even when the ledger had that version.
+	Resort(ctx context.Context, rows []events.RowVersion) error
+	// Forget takes rows the upstream deleted out of the store (their units get removed events) and the ledger,
+	// each only while the ledger still holds the version given.
+	Forget(ctx context.Context, table string, rows []Entry) error
+}
+
+// Pace bounds how fast the source check reads the upstream: the national platform is shared.
+// golang.org/x/time/rate's Limiter is one.
+type Pace interface {
+	WaitN(ctx context.Context, n int) error
 }

@@ -44,7 +44,8 @@ func (b *batch) decide(ctx context.Context, it *item) error {
 
 // claim is the newer-wins gate on the ledger: false for an older version or, unless again is set, the same one
 // (a duplicate delivery). Two contents under one update_time: the greater digest wins, so every order
-// converges — except that a row re-read from upstream (again) is the current content by definition.
+// converges — except that a row re-read from upstream (again) is the current content by definition, and a
+// version source reconciliation confirmed is replaced under the same update_time only by another re-read.
 func (b *batch) claim(it *item) (Previous, bool) {
 	s := b.ledger[it.ref()]
 	if !s.known {
@@ -55,6 +56,9 @@ func (b *batch) claim(it *item) (Previous, bool) {
 	prev.SameVersion = at.Equal(it.v.UpdateTime) && s.Digest == digest
 	if prev.SameVersion {
 		return prev, it.again
+	}
+	if at.Equal(it.v.UpdateTime) && s.Reconciled && !it.again {
+		return prev, false
 	}
 	return prev, it.v.UpdateTime.After(at) || (at.Equal(it.v.UpdateTime) && (digest > s.Digest || it.again))
 }
@@ -82,7 +86,8 @@ func (b *batch) record(it *item, verdict jurisdiction.Verdict, prev Previous) {
 	if !verdict.Decided() {
 		at = prev.Placement
 	}
-	entry := Entry{UpdateTime: it.v.UpdateTime, Digest: it.eventID(), Decided: verdict.Decided(), Placement: at}
+	entry := Entry{UpdateTime: it.v.UpdateTime, Digest: it.eventID(), Decided: verdict.Decided(), Placement: at,
+		Reconciled: it.via == events.ViaReconciled}
 	b.out.ledger.set(it.ref(), LedgerRow{Ref: it.ref(), Entry: entry})
 	b.ledger[it.ref()] = seen{Entry: entry, known: true}
 }
@@ -103,7 +108,8 @@ func placement(it *item, verdict jurisdiction.Verdict, prev Previous) Placement 
 	return Placement{Unit: unit, Key: it.v.ID}
 }
 
-// apply makes the store reflect the verdict.
+// apply makes the store reflect the verdict. A row source reconciliation re-read is written even when the ledger
+// already has its version where the verdict puts it: the store, not the ledger, was found to differ.
 func (b *batch) apply(it *item, verdict jurisdiction.Verdict, prev Previous) {
 	if !verdict.Decided() {
 		b.out.park(it.v, *verdict.Waiting)
@@ -114,7 +120,7 @@ func (b *batch) apply(it *item, verdict jurisdiction.Verdict, prev Previous) {
 		b.out.unpark(it.ref(), it.v.UpdateTime)
 	}
 	to := placement(it, verdict, prev)
-	if prev.SameVersion && prev.Unit == to.Unit {
+	if prev.SameVersion && prev.Unit == to.Unit && it.via != events.ViaReconciled {
 		return // re-decided to where it already is: nothing changes, nothing to tell
 	}
 	if audited(verdict, to, prev.Placement) {

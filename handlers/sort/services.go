@@ -66,7 +66,15 @@ type Entry struct {
 	Digest     string // the version's event id: two contents under one update_time differ in it
 	Decided    bool   // false while the version is parked
 	Placement         // where the store holds the row; the zero Placement when it does not
+	// Reconciled marks a version source reconciliation found current upstream (or a row it found deleted
+	// there): under the same update_time only another re-read replaces it, so a replayed older content whose
+	// digest happens to be greater cannot win back.
+	Reconciled bool
 }
+
+// DigestDeletedUpstream is the digest of a ledger entry for a row the upstream deleted outright: no content has
+// it, and the entry keeps a late or replayed copy of the deleted version from coming back.
+const DigestDeletedUpstream = "deleted upstream"
 
 // Writes is everything one batch decided, collapsed to one change per row where the tables hold one state per
 // row; events, removals and quarantine records keep every occurrence, in order.

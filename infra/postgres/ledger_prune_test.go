@@ -54,4 +54,16 @@ func TestPruneLedgerForgetsOnlyOldNonWuhanRowsNothingDependsOn(t *testing.T) {
 	if pruned != 2 || !slices.Equal(left, want) {
 		t.Errorf("pruned %d, ledger holds %v; want 2 pruned (P-HS-OLD, S-HS-OLD) and %v left", pruned, left, want)
 	}
+	// Source reconciliation learns which hours of update_time the ledger no longer covers whole.
+	rows, err = db.Query(ctx, `SELECT table_name || ' ' || entries FROM bridge.ledger_pruned ORDER BY 1`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	noted, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if wantNoted := []string{"personnel 1", "subject 1"}; !slices.Equal(noted, wantNoted) {
+		t.Errorf("bridge.ledger_pruned notes %v, want %v", noted, wantNoted)
+	}
 }

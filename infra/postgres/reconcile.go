@@ -85,7 +85,7 @@ func (r *ReconcileRuns) Finish(ctx context.Context, id int64, report reconcile.R
 	}
 	var missing, repaired int64
 	for _, f := range report.Findings {
-		if f.Subject == reconcile.SubjectUnit {
+		if f.Subject == reconcile.SubjectUnit || f.Subject == reconcile.SubjectTable {
 			missing, repaired = missing+f.Missing, repaired+f.Repaired
 		}
 	}
@@ -107,12 +107,21 @@ func insertFindings(ctx context.Context, tx pgx.Tx, run int64, findings []reconc
 	rows := make([][]any, len(findings))
 	for i, f := range findings {
 		rows[i] = []any{run, i + 1, f.Check, f.Subject, orNull(f.Unit), orNull(f.Table), orNull(f.Topic), f.Partition,
-			orNull(f.Group), f.Expected, f.Found, f.Pending, f.Missing, f.Repaired, orNull(f.Detail)}
+			orNull(f.Group), f.Expected, f.Found, f.Pending, f.Missing, f.Repaired, orNull(f.Detail),
+			timeOrNull(f.Window.From), timeOrNull(f.Window.To)}
 	}
 	_, err := tx.CopyFrom(ctx, pgx.Identifier{"bridge", "reconcile_finding"}, []string{"run_id", "n", "check_name", "subject",
-		"unit_code", "table_name", "topic", "kafka_partition", "group_id", "expected", "found", "pending", "missing", "repaired", "detail"},
+		"unit_code", "table_name", "topic", "kafka_partition", "group_id", "expected", "found", "pending", "missing", "repaired", "detail",
+		"window_start", "window_end"},
 		pgx.CopyFromRows(rows))
 	return err
+}
+
+func timeOrNull(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
 }
 
 func orNull(s string) *string {

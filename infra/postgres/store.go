@@ -143,7 +143,7 @@ func (t *storeTx) Ledger(ctx context.Context, rows []sort.Ref) (map[sort.Ref]sor
 			var ref sort.Ref
 			var e sort.Entry
 			var unit, key *string
-			if err := r.Scan(&ref.Table, &ref.ID, &e.UpdateTime, &e.Digest, &e.Decided, &unit, &key); err != nil {
+			if err := r.Scan(&ref.Table, &ref.ID, &e.UpdateTime, &e.Digest, &e.Decided, &unit, &key, &e.Reconciled); err != nil {
 				return err
 			}
 			e.Placement = sort.Placement{Unit: deref(unit), Key: deref(key)}
@@ -152,7 +152,7 @@ func (t *storeTx) Ledger(ctx context.Context, rows []sort.Ref) (map[sort.Ref]sor
 		return r.Err()
 	}, // One primary-key probe per row: the planner cannot know how few rows unnest yields, and would otherwise
 		// hash the whole ledger for a few hundred of them.
-		`SELECT s.table_name, s.id, s.update_time, s.digest, s.decided, s.unit_code, s.record_key
+		`SELECT s.table_name, s.id, s.update_time, s.digest, s.decided, s.unit_code, s.record_key, s.reconciled
 		FROM unnest($1::text[], $2::text[]) AS k(table_name, id)
 		CROSS JOIN LATERAL (SELECT * FROM bridge.row_state r WHERE r.table_name = k.table_name AND r.id = k.id) s`, tables, ids)
 	if err != nil {

@@ -74,6 +74,9 @@ const pruneChunk = 5000
 // PruneLedger forgets ledger entries that can no longer matter: rows not Wuhan's (never, or no longer), of kinds
 // no other kind depends on, decided longer than retention ago. They guard against an older version delivered
 // late, and after the retention none is. Entries of work orders and organisations stay: dependants look them up.
+// The hours of update_time it took entries from are noted in bridge.ledger_pruned (tombstones of deleted rows
+// aside: source reconciliation does not count them), so that source reconciliation knows which windows the
+// ledger no longer covers whole.
 func (s *Store) PruneLedger(ctx context.Context, retention time.Duration) (int, error) {
 	var parents []string
 	for _, k := range events.Catalogue {
@@ -83,15 +86,23 @@ func (s *Store) PruneLedger(ctx context.Context, retention time.Duration) (int, 
 	}
 	total := 0
 	for {
-		tag, err := s.db.Exec(ctx, `DELETE FROM bridge.row_state WHERE ctid = ANY(ARRAY(
-			SELECT ctid FROM bridge.row_state
-			WHERE decided AND unit_code IS NULL AND decided_at < now() - $1::interval AND table_name <> ALL($2)
-			LIMIT $3))`, retention, parents, pruneChunk)
+		var n int
+		err := s.db.QueryRow(ctx, `WITH gone AS (
+				DELETE FROM bridge.row_state WHERE ctid = ANY(ARRAY(
+					SELECT ctid FROM bridge.row_state
+					WHERE decided AND unit_code IS NULL AND decided_at < now() - $1::interval AND table_name <> ALL($2)
+					LIMIT $3))
+				RETURNING table_name, update_time, digest),
+			noted AS (
+				INSERT INTO bridge.ledger_pruned (table_name, hour, entries)
+				SELECT table_name, date_trunc('hour', update_time), count(*) FROM gone WHERE digest <> $4 GROUP BY 1, 2
+				ON CONFLICT (table_name, hour) DO UPDATE SET entries = bridge.ledger_pruned.entries + excluded.entries)
+			SELECT count(*) FROM gone`, retention, parents, pruneChunk, sort.DigestDeletedUpstream).Scan(&n)
 		if err != nil {
 			return total, fmt.Errorf("prune the ledger: %w", err)
 		}
-		total += int(tag.RowsAffected())
-		if tag.RowsAffected() < pruneChunk {
+		total += n
+		if n < pruneChunk {
 			return total, nil
 		}
 	}

@@ -45,17 +45,19 @@ func queueLedger(b *pgx.Batch, rows []sort.LedgerRow) {
 	}
 	n := len(rows)
 	tables, ids, times, digests := make([]string, n), make([]string, n), make([]time.Time, n), make([]string, n)
-	decided, units, keys := make([]bool, n), make([]string, n), make([]string, n)
+	decided, units, keys, reconciled := make([]bool, n), make([]string, n), make([]string, n), make([]bool, n)
 	for i, r := range rows {
 		tables[i], ids[i], times[i], digests[i] = r.Table, r.ID, r.UpdateTime, r.Digest
-		decided[i], units[i], keys[i] = r.Decided, r.Unit, r.Key
+		decided[i], units[i], keys[i], reconciled[i] = r.Decided, r.Unit, r.Key, r.Reconciled
 	}
-	b.Queue(`INSERT INTO bridge.row_state (table_name, id, update_time, digest, decided, unit_code, record_key)
-		SELECT t, id, ut, d, dec, NULLIF(u, ''), NULLIF(k, '')
-		FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::text[], $5::bool[], $6::text[], $7::text[]) AS x(t, id, ut, d, dec, u, k)
+	b.Queue(`INSERT INTO bridge.row_state (table_name, id, update_time, digest, decided, unit_code, record_key, reconciled)
+		SELECT t, id, ut, d, dec, NULLIF(u, ''), NULLIF(k, ''), rec
+		FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::text[], $5::bool[], $6::text[], $7::text[], $8::bool[])
+			AS x(t, id, ut, d, dec, u, k, rec)
 		ON CONFLICT (table_name, id) DO UPDATE SET update_time = excluded.update_time, digest = excluded.digest,
-			decided = excluded.decided, unit_code = excluded.unit_code, record_key = excluded.record_key, decided_at = now()`,
-		tables, ids, times, digests, decided, units, keys).Fn = failure("record %d verdicts in the ledger", n)
+			decided = excluded.decided, unit_code = excluded.unit_code, record_key = excluded.record_key,
+			reconciled = excluded.reconciled, decided_at = now()`,
+		tables, ids, times, digests, decided, units, keys, reconciled).Fn = failure("record %d verdicts in the ledger", n)
 }
 
 // queueEvents writes the distribution events in order: each takes the next outbox seq as unnest yields it, and
