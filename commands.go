@@ -42,7 +42,7 @@ func newRootCommand() *cobra.Command {
 		return err
 	}
 	root.PersistentPostRunE = func(*cobra.Command, []string) error { return stopProfiles() }
-	root.AddCommand(c.migrateCommand(), c.seedCommand(), c.runCommand(), c.tailCommand(), c.auditCommand(), c.logsCommand(), c.reconcileCommand(), c.demoCommand())
+	root.AddCommand(c.migrateCommand(), c.seedCommand(), c.runCommand(), c.tailCommand(), c.auditCommand(), c.logsCommand(), c.reconcileCommand(), c.replayCommand(), c.demoCommand())
 	return root
 }
 
@@ -105,6 +105,8 @@ func (c *cli) runCommand() *cobra.Command {
 	f.String("http-addr", "", "serve /metrics, /healthz and /readyz on host:port; empty serves nothing (default 127.0.0.1:9464)")
 	f.Duration("reconcile-interval", 0, "how often to reconcile delivery; 0 turns it off (default 1h)")
 	f.String("consumer-groups", "", "district consumer groups to check, unit=group[,unit=group] (BRIDGE_CONSUMER_GROUPS)")
+	f.Duration("capture-retention", 0, "retention of the capture topics the bridge creates, how far back a replay from capture reaches; 0 is the broker's default")
+	f.Float64("replay-rows-per-s", 0, "at most this many rows a second for replay jobs; 0 is no bound")
 	return cmd
 }
 

@@ -63,6 +63,9 @@ const (
 const (
 	ViaUpstream = "re-read from upstream" // a missing parent pulled, or a family re-read when its work order moved
 	ViaParking  = "released from parking"
+	// A replay's rows (bridge replay): decided again on request.
+	ViaReplayCapture  = "replayed from the capture log"
+	ViaReplayUpstream = "replayed from upstream"
 )
 
 // Metadata of a quarantine topic record the sorter rejected: the capture record its row came in.

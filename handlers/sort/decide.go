@@ -44,7 +44,8 @@ func (b *batch) decide(ctx context.Context, it *item) error {
 
 // claim is the newer-wins gate on the ledger: false for an older version or, unless again is set, the same one
 // (a duplicate delivery). Two contents under one update_time: the greater digest wins, so every order
-// converges — except that a row re-read from upstream (again) is the current content by definition.
+// converges — except that a row re-read from upstream (again) is the current content by definition, and a
+// version replayed from the capture log never replaces the ledger's content under the same update_time.
 func (b *batch) claim(it *item) (Previous, bool) {
 	s := b.ledger[it.ref()]
 	if !s.known {
@@ -55,6 +56,11 @@ func (b *batch) claim(it *item) (Previous, bool) {
 	prev.SameVersion = at.Equal(it.v.UpdateTime) && s.Digest == digest
 	if prev.SameVersion {
 		return prev, it.again
+	}
+	if at.Equal(it.v.UpdateTime) && it.replayed == events.ViaReplayCapture {
+		// The capture log may hold content the ledger has since replaced under the same update_time (a row
+		// re-read because it changed without a new one): the ledger's content stays.
+		return prev, false
 	}
 	return prev, it.v.UpdateTime.After(at) || (at.Equal(it.v.UpdateTime) && (digest > s.Digest || it.again))
 }
@@ -114,8 +120,8 @@ func (b *batch) apply(it *item, verdict jurisdiction.Verdict, prev Previous) {
 		b.out.unpark(it.ref(), it.v.UpdateTime)
 	}
 	to := placement(it, verdict, prev)
-	if prev.SameVersion && prev.Unit == to.Unit {
-		return // re-decided to where it already is: nothing changes, nothing to tell
+	if prev.SameVersion && prev.Unit == to.Unit && it.replayed == "" {
+		return // re-decided to where it already is: nothing changes, nothing to tell (a replay sends it again)
 	}
 	if audited(verdict, to, prev.Placement) {
 		b.trail.decided(it, verdict, to.Unit)
