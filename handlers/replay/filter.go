@@ -25,11 +25,11 @@ var Sources = []string{SourceStore, SourceCapture, SourceUpstream}
 // Filter selects what a job replays; the zero Filter selects everything the source holds. Criteria combine with
 // AND; the values of one criterion with OR.
 type Filter struct {
-	Units  []string   `json:"units,omitempty"`  // the unit a row is in (store), or the ledger places it in (capture, upstream)
-	Tables []string   `json:"tables,omitempty"` // record kinds
-	Since  *time.Time `json:"since,omitempty"`  // update_time at or after
-	Until  *time.Time `json:"until,omitempty"`  // update_time before
-	IDs    []string   `json:"ids,omitempty"`    // row ids
+	Units  []string   `json:"units,omitempty"`   // the unit a row is in (store), or the ledger places it in (capture, upstream)
+	Tables []string   `json:"tables,omitempty"`  // record kinds
+	Since  *time.Time `json:"since,omitempty"`   // update_time at or after
+	Until  *time.Time `json:"until,omitempty"`   // update_time before
+	IDs    []string   `json:"ids,omitempty"`     // row ids
 	RegNos []string   `json:"reg_nos,omitempty"` // registration numbers: each work order and its family
 }
 

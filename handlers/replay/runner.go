@@ -18,7 +18,7 @@ var ErrState = errors.New("replay job is not in a state for that")
 
 // Config tunes how a job runs.
 type Config struct {
-	BatchSize    int     // rows per step: per transaction of the store, per read of the upstream, per re-sort
+	BatchSize     int     // rows per step: per transaction of the store, per read of the upstream, per re-sort
 	RowsPerSecond float64 // at most this many rows a second (0: no limit): the national platform is shared
 }
 

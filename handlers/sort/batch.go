@@ -25,7 +25,7 @@ type item struct {
 	// again and, if still the row's, stored and sent again even where nothing changed.
 	replayed string
 	via      string // how a carried row came in (events.ViaUpstream, events.ViaParking), for the audit trail
-	id      string // event id, computed once when needed
+	id       string // event id, computed once when needed
 }
 
 func (it *item) eventID() string {

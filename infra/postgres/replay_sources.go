@@ -65,7 +65,9 @@ type StoreReplay struct {
 var _ replay.Republisher = (*StoreReplay)(nil)
 
 // NewStoreReplay re-publishes the rows of the dedicated store in schema.
-func NewStoreReplay(db *pgxpool.Pool, schema string) *StoreReplay { return &StoreReplay{db: db, schema: schema} }
+func NewStoreReplay(db *pgxpool.Pool, schema string) *StoreReplay {
+	return &StoreReplay{db: db, schema: schema}
+}
 
 func (s *StoreReplay) table(name string) string { return pgx.Identifier{s.schema, name}.Sanitize() }
 
