@@ -258,3 +258,57 @@ func TestReplayJobKilledHalfWayResumesAndSendsEveryRowOnce(t *testing.T) {
 	}
 	assertTopicsRebuildTheStore(t, e)
 }
+
+func TestReplayJobSubmittedToARunningBridgePausesAndResumes(t *testing.T) {
+	e, store := seededEnv(t, 200)
+	want := storedRows(t, store, "true")
+	e.cfg.BatchSize, e.cfg.ReplayRowsPerS = 5, 40 // slow enough to pause half-way
+	e.runInBackground(t)
+	seq := lastSeq(t, store)
+	if out := replayOnce(t, e, pipeline.ReplayOptions{Submit: true}); !strings.Contains(out, "submitted") {
+		t.Fatalf("--submit printed %q", out)
+	}
+	id := store.count(t, `SELECT max(id) FROM bridge.replay_job`)
+	testenv.WaitFor(t, "the running bridge to run the submitted job", 2*time.Minute, func() bool {
+		return store.count(t, `SELECT done FROM bridge.replay_job WHERE id = `+itoa(id)) >= 10
+	})
+	replayOnce(t, e, pipeline.ReplayOptions{Pause: int64(id)})
+	// The runner stops after its current step and lets go of the replay lock; once the test holds it, nothing runs.
+	lock, err := store.db.Acquire(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	testenv.WaitFor(t, "the paused job's runner to stop", time.Minute, func() bool {
+		var got bool
+		err := lock.QueryRow(context.Background(), `SELECT pg_try_advisory_lock(hashtext('hotline-bridge replay'))`).Scan(&got)
+		return err == nil && got
+	})
+	var done, total int
+	var state string
+	if err := store.db.QueryRow(context.Background(), `SELECT done, total, state FROM bridge.replay_job WHERE id = $1`, id).Scan(&done, &total, &state); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := lock.Exec(context.Background(), `SELECT pg_advisory_unlock(hashtext('hotline-bridge replay'))`); err != nil {
+		t.Fatal(err)
+	}
+	lock.Release()
+	if state != replay.StatePaused || done >= total {
+		t.Fatalf("after --pause the job is %s with %d of %d done, want paused half-way", state, done, total)
+	}
+	if sent := len(eventsAfter(t, store, seq)); sent != done {
+		t.Fatalf("the paused job wrote %d events for %d rows checkpointed", sent, done)
+	}
+	if out := replayOnce(t, e, pipeline.ReplayOptions{Resume: int64(id), Submit: true}); !strings.Contains(out, "submitted again") {
+		t.Fatalf("--resume --submit printed %q", out)
+	}
+	testenv.WaitFor(t, "the resumed job to finish in the running bridge", 3*time.Minute, func() bool {
+		return store.count(t, `SELECT count(*) FROM bridge.replay_job WHERE id = `+itoa(id)+` AND state = 'done'`) == 1
+	})
+	if got := sorted(eventsAfter(t, store, seq)); !slices.Equal(got, want) {
+		t.Fatalf("the paused and resumed job wrote %d events, want one for each of the %d stored rows", len(got), len(want))
+	}
+	testenv.WaitFor(t, "the running bridge to publish the replayed events", time.Minute, func() bool {
+		return store.count(t, `SELECT count(*) FROM bridge.outbox WHERE published_at IS NULL`) == 0
+	})
+	assertTopicsRebuildTheStore(t, e)
+}
