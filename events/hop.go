@@ -65,6 +65,9 @@ const (
 	ViaParking  = "released from parking"
 	// ViaReconciled is a row source reconciliation re-read from upstream because the bridge's copy differed.
 	ViaReconciled = "re-read by source reconciliation"
+	// A replay's rows (bridge replay): decided again on request.
+	ViaReplayCapture  = "replayed from the capture log"
+	ViaReplayUpstream = "replayed from upstream"
 )
 
 // Metadata of a quarantine topic record the sorter rejected: the capture record its row came in.

@@ -66,6 +66,11 @@ type Config struct {
 	ReconcileRowsPerS int `koanf:"reconcile_rows_per_s"`
 	// ConsumerGroups names each district's consumer group by unit code, for the reconciliation to check.
 	ConsumerGroups map[string]string `koanf:"consumer_groups"`
+	// CaptureRetention is retention.ms of the capture topics the bridge creates (0: the broker's default): how far
+	// back bridge replay --from capture can re-sort.
+	CaptureRetention time.Duration `koanf:"capture_retention"`
+	// ReplayRowsPerS bounds how fast a replay reads and sends (0: no bound); the national platform is shared.
+	ReplayRowsPerS float64 `koanf:"replay_rows_per_s"`
 	KafkaSecurity  `koanf:",squash"`
 }
 
@@ -108,6 +113,8 @@ func defaults() map[string]any {
 		"reconcile_window":        "24h",
 		"reconcile_depth":         "720h",
 		"reconcile_rows_per_s":    5000,
+		"capture_retention":       "0s",
+		"replay_rows_per_s":       0,
 	}
 }
 
@@ -221,6 +228,8 @@ func (c Config) Validate(needs Needs) error {
 	check(c.TransferLogRetention < time.Hour, "transfer_log_retention must be at least 1h, got %s (the Cybersecurity Law asks for six months, 4320h)", c.TransferLogRetention)
 	check(!logFormats[c.LogFormat], "log_format must be auto, json or text, got %q", c.LogFormat)
 	errs = append(errs, checkHTTPAddr(c.HTTPAddr))
+	check(c.CaptureRetention != 0 && c.CaptureRetention < time.Hour, "capture_retention must be 0 (the broker's default) or at least 1h, got %s", c.CaptureRetention)
+	check(c.ReplayRowsPerS < 0, "replay_rows_per_s must not be negative (0: no bound), got %g", c.ReplayRowsPerS)
 	check(c.ReconcileInterval != 0 && c.ReconcileInterval < time.Minute, "reconcile_interval must be 0 (off) or at least 1m, got %s", c.ReconcileInterval)
 	check(c.ReconcileWindow < time.Minute, "reconcile_window must be at least 1m, got %s", c.ReconcileWindow)
 	check(c.ReconcileDepth < c.ReconcileWindow, "reconcile_depth must be at least reconcile_window (%s), got %s", c.ReconcileWindow, c.ReconcileDepth)

@@ -54,10 +54,17 @@ func openPublisher(ctx context.Context, log *slog.Logger, cfg kafka.Config) (*ka
 }
 
 func (c Config) kafka() kafka.Config {
-	return kafka.Config{
+	cfg := kafka.Config{
 		Brokers: c.KafkaBrokers, Version: c.KafkaVersion, ClientID: "hotline-bridge",
 		Partitions: int32(c.Partitions), Replication: int16(c.Replication), Security: c.KafkaSecurity.kafka(),
 	}
+	if c.CaptureRetention > 0 { // a replay from capture reads back as far as the capture topics keep
+		cfg.Retention = map[string]time.Duration{}
+		for _, topic := range c.captureTopics() {
+			cfg.Retention[topic] = c.CaptureRetention
+		}
+	}
+	return cfg
 }
 
 func ensureTopics(ctx context.Context, log *slog.Logger, cfg Config, topics []string) (partitions map[string]int, err error) {

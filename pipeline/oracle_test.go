@@ -63,8 +63,13 @@ type storedRow struct {
 
 func expectedStore(t *testing.T, upstream *pgxpool.Pool) map[string]storedRow {
 	t.Helper()
+	return expectedStoreUnder(t, upstream, jurisdiction.DefaultUnits())
+}
+
+// expectedStoreUnder is expectedStore under another unit catalogue.
+func expectedStoreUnder(t *testing.T, upstream *pgxpool.Pool, units *jurisdiction.Units) map[string]storedRow {
+	t.Helper()
 	var orgIDs, orgUnits, divs, divUnits []string
-	units := jurisdiction.DefaultUnits()
 	for _, code := range units.Codes() {
 		u, _ := units.Get(code)
 		for _, id := range u.OrgIDs {
@@ -130,7 +135,13 @@ func collectStored(t *testing.T, rows scanner) map[string]storedRow {
 // assertStoreMatchesRules compares the store with the SQL computation row by row.
 func assertStoreMatchesRules(t *testing.T, e *bridgeEnv) int {
 	t.Helper()
-	want, got := expectedStore(t, e.upstream), actualStore(t, e.cfg.StoreURL)
+	return assertStoreMatchesRulesUnder(t, e, jurisdiction.DefaultUnits())
+}
+
+// assertStoreMatchesRulesUnder is assertStoreMatchesRules under another unit catalogue.
+func assertStoreMatchesRulesUnder(t *testing.T, e *bridgeEnv, units *jurisdiction.Units) int {
+	t.Helper()
+	want, got := expectedStoreUnder(t, e.upstream, units), actualStore(t, e.cfg.StoreURL)
 	bad := 0
 	report := func(format string, args ...any) {
 		if bad < 10 {

@@ -16,6 +16,7 @@ import (
 	"hotline-bridge/handlers/distribute"
 	"hotline-bridge/handlers/jurisdiction"
 	"hotline-bridge/handlers/reconcile"
+	"hotline-bridge/handlers/replay"
 	"hotline-bridge/handlers/sort"
 	"hotline-bridge/infra/kafka"
 	"hotline-bridge/infra/postgres"
@@ -41,6 +42,7 @@ type bridge struct {
 	relay      *audit.Relay
 	offsets    *kafka.Offsets
 	reconciler *reconcile.Reconciler
+	replays    *replay.Runner
 }
 
 // Run starts the bridge and runs until ctx ends, or, with untilIdle, until everything is caught up: every kind
@@ -92,6 +94,9 @@ func RunCounted(ctx context.Context, cfg Config, log *slog.Logger, untilIdle boo
 	workers.Go(func() { pruneAudit(runCtx, log, b.trail, time.Hour, cfg.AuditRetention) })
 	if cfg.ReconcileInterval > 0 && !untilIdle { // a catch-up ends; bridge reconcile --once checks after it
 		workers.Go(func() { scheduleReconciliation(runCtx, b.reconciler, cfg.ReconcileInterval) })
+	}
+	if !untilIdle { // replay jobs handed to the bridges (bridge replay --submit) run beside the live flow
+		workers.Go(func() { runHandedReplays(runCtx, log, b.replays, 2*time.Second) })
 	}
 	workers.Go(func() {
 		// A router that stops while the bridge runs would leave capture filling topics nobody sorts.
@@ -168,7 +173,10 @@ func open(ctx context.Context, cfg Config, log *slog.Logger, counts *RunProgress
 		return nil, err
 	}
 	b.offsets = kafka.NewOffsets(cfg.kafka())
-	b.reconciler, err = newReconciler(cfg, b.store, b.offsets, sourceSide{upstream: b.upstream, sorter: b.sorter}, log)
+	if b.reconciler, err = newReconciler(cfg, b.store, b.offsets, sourceSide{upstream: b.upstream, sorter: b.sorter}, log); err != nil {
+		return nil, err
+	}
+	b.replays, err = newReplayRunner(cfg, b.store, b.dedicated, b.upstream, log)
 	return b, err
 }
 

@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -416,5 +415,3 @@ func consoleConsume(t *testing.T, addr, topic string, n int, properties, group s
 	}
 	return strings.Fields(string(out))
 }
-
-func itoa(n int) string { return strconv.Itoa(n) }

@@ -21,8 +21,11 @@ type item struct {
 	again   bool
 	pulled  bool // its missing parent was already looked for upstream
 	carried bool
-	via     string // how a carried row came in (events.ViaUpstream, events.ViaParking), for the audit trail
-	id      string // event id, computed once when needed
+	// replayed marks a version a replay asked for (events.ViaReplayCapture or events.ViaReplayUpstream): decided
+	// again and, if still the row's, stored and sent again even where nothing changed.
+	replayed string
+	via      string // how a carried row came in (events.ViaUpstream, events.ViaParking), for the audit trail
+	id       string // event id, computed once when needed
 }
 
 func (it *item) eventID() string {
@@ -69,7 +72,7 @@ type seen struct {
 func (b *batch) run(ctx context.Context, rows []events.RowVersion, via string) error {
 	items := make([]*item, 0, len(rows))
 	for _, v := range rows {
-		items = append(items, newItem(v, via))
+		items = append(items, newGiven(v, via))
 	}
 	items = treeOrder(items)
 	if err := b.refreshTree(ctx); err != nil {
@@ -143,6 +146,18 @@ func newItem(v events.RowVersion, via string) *item {
 	it := &item{v: v, again: carried, carried: carried, via: via}
 	it.kind, _ = events.KindByTable(v.Table)
 	it.row, it.err = decodeRow(v)
+	return it
+}
+
+// newGiven prepares a row version the batch was given. A replay's row is not carried: a bad one goes back to the
+// caller like a capture record's, rather than being quarantined in the batch (which would take a stored newer
+// version of the row out of its unit).
+func newGiven(v events.RowVersion, via string) *item {
+	if via != events.ViaReplayCapture && via != events.ViaReplayUpstream {
+		return newItem(v, via)
+	}
+	it := newItem(v, "")
+	it.again, it.replayed, it.via = true, via, via
 	return it
 }
 

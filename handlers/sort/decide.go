@@ -45,7 +45,8 @@ func (b *batch) decide(ctx context.Context, it *item) error {
 // claim is the newer-wins gate on the ledger: false for an older version or, unless again is set, the same one
 // (a duplicate delivery). Two contents under one update_time: the greater digest wins, so every order
 // converges — except that a row re-read from upstream (again) is the current content by definition, and a
-// version source reconciliation confirmed is replaced under the same update_time only by another re-read.
+// version source reconciliation confirmed is replaced under the same update_time only by another re-read, and a
+// version replayed from the capture log never replaces the ledger's content under the same update_time.
 func (b *batch) claim(it *item) (Previous, bool) {
 	s := b.ledger[it.ref()]
 	if !s.known {
@@ -57,7 +58,9 @@ func (b *batch) claim(it *item) (Previous, bool) {
 	if prev.SameVersion {
 		return prev, it.again
 	}
-	if at.Equal(it.v.UpdateTime) && s.Reconciled && !it.again {
+	// The capture log may hold content the ledger has since replaced under the same update_time (a row re-read
+	// because it changed without a new one): the ledger's content stays.
+	if at.Equal(it.v.UpdateTime) && (it.replayed == events.ViaReplayCapture || (s.Reconciled && !it.again)) {
 		return prev, false
 	}
 	return prev, it.v.UpdateTime.After(at) || (at.Equal(it.v.UpdateTime) && (digest > s.Digest || it.again))
@@ -120,8 +123,8 @@ func (b *batch) apply(it *item, verdict jurisdiction.Verdict, prev Previous) {
 		b.out.unpark(it.ref(), it.v.UpdateTime)
 	}
 	to := placement(it, verdict, prev)
-	if prev.SameVersion && prev.Unit == to.Unit && it.via != events.ViaReconciled {
-		return // re-decided to where it already is: nothing changes, nothing to tell
+	if prev.SameVersion && prev.Unit == to.Unit && it.via != events.ViaReconciled && it.replayed == "" {
+		return // re-decided to where it already is: nothing changes, nothing to tell (a re-read or replay sends it again)
 	}
 	if audited(verdict, to, prev.Placement) {
 		b.trail.decided(it, verdict, to.Unit)

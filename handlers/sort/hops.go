@@ -70,7 +70,7 @@ func (t *trail) decided(it *item, verdict jurisdiction.Verdict, unit string) {
 func (t *trail) captured(it *item) {
 	h := t.hop(it, events.HopCaptured, "")
 	switch {
-	case it.carried:
+	case it.carried || it.replayed != "":
 		h.Detail = &events.HopDetail{Via: it.via}
 	case t.origin != nil:
 		h.At, h.Topic = t.origin.At, t.origin.Topic

@@ -69,6 +69,28 @@ func (s *Sorter) SortBatch(ctx context.Context, rows []events.RowVersion) ([]Rej
 	return rejected, nil
 }
 
+// Replay decides row versions again on request (bridge replay), with everything their decisions carry along, in
+// store transactions of BatchLimit rows. from says where they come from: events.ViaReplayUpstream for current rows
+// read from the national platform (their content wins at an equal update_time, as a family re-read's does), or
+// events.ViaReplayCapture for versions from the capture log (the ledger's content wins at an equal update_time).
+// The newer-wins gate still holds: a version older than the ledger's changes nothing. One that is still the
+// row's is decided again under the current rules and catalogue, stored, and sent to its unit again with a new
+// ce_id, even where its unit did not change. Bad rows come back as for SortBatch.
+func (s *Sorter) Replay(ctx context.Context, rows []events.RowVersion, from string) ([]Rejected, error) {
+	if from != events.ViaReplayCapture && from != events.ViaReplayUpstream {
+		return nil, fmt.Errorf("replay from %q: want %q or %q", from, events.ViaReplayCapture, events.ViaReplayUpstream)
+	}
+	var rejected []Rejected
+	for part := range slices.Chunk(rows, max(s.store.BatchLimit(), 1)) {
+		r, err := s.decideAll(ctx, part, from)
+		if err != nil {
+			return nil, err
+		}
+		rejected = append(rejected, r...)
+	}
+	return rejected, nil
+}
+
 // decideAll runs the batch until the store takes it: a value the store refuses makes its row bad, and the batch
 // is decided again without it, since what the others carry along may depend on it.
 func (s *Sorter) decideAll(ctx context.Context, rows []events.RowVersion, via string) ([]Rejected, error) {

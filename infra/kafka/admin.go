@@ -3,11 +3,13 @@ package kafka
 import (
 	"errors"
 	"fmt"
+	"strconv"
 
 	"github.com/IBM/sarama"
 )
 
-// EnsureTopics creates the topics that do not exist yet with the configured partitions and replication, and
+// EnsureTopics creates the topics that do not exist yet with the configured partitions, replication and
+// retention (an existing topic keeps its own: kafka-configs.sh --alter changes it), and
 // returns every topic's partition count: capture groups rows by the partition they hash to.
 func EnsureTopics(cfg Config, topics []string) (map[string]int, error) {
 	partitions, err := ensureTopics(cfg, topics)
@@ -35,6 +37,9 @@ func ensureTopics(cfg Config, topics []string) (map[string]int, error) {
 			continue
 		}
 		detail := &sarama.TopicDetail{NumPartitions: cfg.Partitions, ReplicationFactor: cfg.Replication}
+		if keep, ok := cfg.Retention[topic]; ok {
+			detail.ConfigEntries = map[string]*string{"retention.ms": new(strconv.FormatInt(keep.Milliseconds(), 10))}
+		}
 		err := admin.CreateTopic(topic, detail, false)
 		if err != nil && !errors.Is(err, sarama.ErrTopicAlreadyExists) {
 			return nil, fmt.Errorf("create topic %s: %w", topic, err)

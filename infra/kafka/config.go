@@ -14,6 +14,8 @@ type Config struct {
 	Partitions  int32 // for topics the bridge creates
 	Replication int16
 	Security    Security
+	// Retention is retention.ms for topics the bridge creates, by topic; a topic absent keeps the broker's default.
+	Retention map[string]time.Duration
 }
 
 // Sarama builds the client configuration shared by the publisher, subscribers and admin.

@@ -23,28 +23,9 @@ func NewReconcileRuns(db *pgxpool.Pool) *ReconcileRuns { return &ReconcileRuns{d
 const reconcileLock = `hashtext('hotline-bridge reconcile')`
 
 // Exclusive holds a session advisory lock for the run: it goes with the session if the instance dies, so a
-// crashed run never blocks the next. The lock lives on one connection taken from the pool for the run.
+// crashed run never blocks the next.
 func (r *ReconcileRuns) Exclusive(ctx context.Context, wait bool, fn func(context.Context) error) (bool, error) {
-	conn, err := r.db.Acquire(ctx)
-	if err != nil {
-		return false, fmt.Errorf("connect for the reconciliation lock: %w", err)
-	}
-	defer conn.Release()
-	got := true
-	if wait {
-		_, err = conn.Exec(ctx, `SELECT pg_advisory_lock(`+reconcileLock+`)`)
-	} else {
-		err = conn.QueryRow(ctx, `SELECT pg_try_advisory_lock(`+reconcileLock+`)`).Scan(&got)
-	}
-	if err != nil || !got {
-		return false, wrapNonNil("take the reconciliation lock", err)
-	}
-	defer func() {
-		if _, err := conn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock(`+reconcileLock+`)`); err != nil {
-			_ = conn.Conn().Close(context.WithoutCancel(ctx)) // a closed session releases the lock with it
-		}
-	}()
-	return true, fn(ctx)
+	return exclusive(ctx, r.db, "reconciliation", reconcileLock, wait, fn)
 }
 
 func wrapNonNil(what string, err error) error {
