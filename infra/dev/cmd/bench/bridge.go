@@ -84,7 +84,7 @@ func lastChangedTotal(path string) (int, error) {
 const timeBin = "/usr/bin/time"
 
 // stageLines are what the bridge logs as each stage of --until-idle finishes, in order.
-var stageLines = []string{"capture caught up", "sorting caught up", "outbox drained"}
+var stageLines = []string{"capture caught up", "sorting caught up", "outbox drained", "audit trail complete"}
 
 // idleRun is what one `bridge run --until-idle` took.
 type idleRun struct {

@@ -26,6 +26,12 @@ func printSizes(w io.Writer, results []sizeResult) {
 			r.UpstreamRows, r.Bridge.Wall.Seconds(), perSecond(r.UpstreamRows, r.Bridge.Wall), r.Events,
 			megabytes(r.Bridge.PeakRSSKB), r.RawPipe.Seconds(), ratio(r))
 	}
+	// The audit trail is written in the transactions of the deeds; what it adds at the end is the relay and the
+	// audit subscriber catching up after the outbox drained.
+	for _, r := range results {
+		fmt.Fprintf(w, "bench: audit_hops=%d hops_per_event=%.1f audit_tail_s=%.2f\n", r.Hops,
+			float64(r.Hops)/float64(max(r.Events, 1)), (r.Bridge.Stages[3] - r.Bridge.Stages[2]).Seconds())
+	}
 	for _, r := range results {
 		if r.Traced == nil {
 			continue

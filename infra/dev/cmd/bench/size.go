@@ -20,6 +20,7 @@ type sizeResult struct {
 	RawPipe       time.Duration
 	Bridge        idleRun
 	Events        int64    // distribution events written to bridge.outbox
+	Hops          int64    // hops the audit trail holds once the run is idle
 	Traced        *idleRun // the same upstream with tracing on; nil when not measured
 }
 
@@ -52,6 +53,9 @@ func (b *bench) measureSize(ctx context.Context, multiple int) (r sizeResult, er
 		return r, err
 	}
 	if r.Events, err = countEvents(ctx, t.StoreURL); err != nil {
+		return r, err
+	}
+	if r.Hops, err = countHops(ctx, t.StoreURL); err != nil {
 		return r, err
 	}
 	progress("%d×: bridge took %s", multiple, seconds(r.Bridge.Wall))

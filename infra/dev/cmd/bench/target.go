@@ -68,6 +68,15 @@ func countEvents(ctx context.Context, storeURL string) (int64, error) {
 	return n, nil
 }
 
+// countHops is the number of hops the audit trail holds.
+func countHops(ctx context.Context, storeURL string) (int64, error) {
+	n, err := queryInt(ctx, storeURL, "SELECT count(*) FROM bridge.audit_hop")
+	if err != nil {
+		return 0, fmt.Errorf("count audit hops: %w", err)
+	}
+	return n, nil
+}
+
 func queryInt(ctx context.Context, url, sql string, args ...any) (int64, error) {
 	conn, err := pgx.Connect(ctx, url)
 	if err != nil {
