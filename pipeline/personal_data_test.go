@@ -48,7 +48,7 @@ func TestNoPersonalDataInTheAuditTrailTheTransferLogsTheLogsOrTheSpans(t *testin
 	// A bad row of a Wuhan work order, full of personal data: its quarantine reason, hops and log lines must not
 	// repeat any of it.
 	store := storeQuerier(t, e)
-	wuhanReg := store.texts(t, `SELECT id FROM wuhan.registration ORDER BY id LIMIT 1`)
+	wuhanReg := store.strings(t, `SELECT id FROM wuhan.registration ORDER BY id LIMIT 1`)
 	if len(wuhanReg) == 0 {
 		t.Fatal("no Wuhan registration in the store")
 	}
@@ -58,10 +58,10 @@ func TestNoPersonalDataInTheAuditTrailTheTransferLogsTheLogsOrTheSpans(t *testin
 
 	personal := personalValues(t, e)
 	places := map[string][]string{
-		"the audit trail":        store.texts(t, `SELECT h::text FROM bridge.audit_hop h`),
-		"the download log":       store.texts(t, `SELECT d::text FROM bridge.download_log d`),
-		"the distribution log":   store.texts(t, `SELECT d::text FROM bridge.distribution_log d`),
-		"the quarantine reasons": store.texts(t, `SELECT reason FROM bridge.quarantine`),
+		"the audit trail":        store.strings(t, `SELECT h::text FROM bridge.audit_hop h`),
+		"the download log":       store.strings(t, `SELECT d::text FROM bridge.download_log d`),
+		"the distribution log":   store.strings(t, `SELECT d::text FROM bridge.distribution_log d`),
+		"the quarantine reasons": store.strings(t, `SELECT reason FROM bridge.quarantine`),
 		"the logs":               strings.Split(logs.String(), "\n"),
 		"the spans":              spanTexts(spans.GetSpans()),
 	}

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/IBM/sarama"
-	"github.com/jackc/pgx/v5"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
@@ -349,20 +348,6 @@ func TestReconcileReportsEventsStuckInTheOutboxAsPendingNotLost(t *testing.T) {
 	if u := assertReconciled(t, e)["420106"]; u.Found != 3 {
 		t.Errorf("unit 420106 once the forwarder ran: %+v, want ORG-420106, R1 and R2 found", u)
 	}
-}
-
-// strings is the first column of every row sql returns.
-func (s storeDB) strings(t *testing.T, sql string) []string {
-	t.Helper()
-	rows, err := s.db.Query(context.Background(), sql)
-	if err != nil {
-		t.Fatalf("%s: %v", sql, err)
-	}
-	out, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		t.Fatalf("%s: %v", sql, err)
-	}
-	return out
 }
 
 // unitRows is how many rows the store holds for unit, over every table.

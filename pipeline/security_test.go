@@ -83,7 +83,7 @@ func TestSecuredRunAndUnitACLs(t *testing.T) {
 		t.Fatalf("bridge run --until-idle on the secured broker: %v", err)
 	}
 	store := storeQuerier(t, e)
-	busiest := store.texts(t, `SELECT unit_code FROM bridge.outbox WHERE unit_code <> 'broadcast'
+	busiest := store.strings(t, `SELECT unit_code FROM bridge.outbox WHERE unit_code <> 'broadcast'
 		GROUP BY unit_code ORDER BY count(*) DESC, unit_code LIMIT 2`)
 	if len(busiest) < 2 {
 		t.Fatalf("events for %d units: the seed must reach two", len(busiest))
@@ -97,7 +97,7 @@ func TestSecuredRunAndUnitACLs(t *testing.T) {
 	}
 
 	t.Run("the console consumer reads its own topic with its own group", func(t *testing.T) {
-		want := store.texts(t, `SELECT record_key FROM bridge.outbox WHERE unit_code = '`+a+`' ORDER BY record_key`)
+		want := store.strings(t, `SELECT record_key FROM bridge.outbox WHERE unit_code = '`+a+`' ORDER BY record_key`)
 		got := consoleConsume(t, broker.TLSAddr, events.UnitTopic(e.cfg.TopicPrefix, a), len(want),
 			filepath.Join(dir, a+".properties"), access.GroupPrefix(e.cfg.TopicPrefix, a)+"console")
 		slices.Sort(got)

@@ -94,16 +94,16 @@ func (s storeDB) countOrZero(t *testing.T, sql string) int {
 	return n
 }
 
-// texts returns the first column of every row sql yields, as text.
-func (s storeDB) texts(t *testing.T, sql string) []string {
+// strings is the first column of every row sql returns.
+func (s storeDB) strings(t *testing.T, sql string) []string {
 	t.Helper()
 	rows, err := s.db.Query(context.Background(), sql)
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("%s: %v", sql, err)
 	}
 	out, err := pgx.CollectRows(rows, pgx.RowTo[string])
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("%s: %v", sql, err)
 	}
 	return out
 }

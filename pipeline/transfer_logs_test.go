@@ -172,20 +172,9 @@ func assertDownloadLogChains(t *testing.T, store storeDB, upstreamRows map[strin
 // the same events, the same first and last offsets, on the unit's topic.
 func assertDistributionLogMatchesOutbox(t *testing.T, store storeDB, prefix string) {
 	t.Helper()
-	perPartition := func(sql string) []string {
-		rows, err := store.db.Query(context.Background(), sql)
-		if err != nil {
-			t.Fatal(err)
-		}
-		out, err := pgx.CollectRows(rows, pgx.RowTo[string])
-		if err != nil {
-			t.Fatal(err)
-		}
-		return out
-	}
-	logged := perPartition(`SELECT format('%s/%s: %s events, offsets %s..%s', unit_code, kafka_partition, sum(events), min(first_offset), max(last_offset))
+	logged := store.strings(t, `SELECT format('%s/%s: %s events, offsets %s..%s', unit_code, kafka_partition, sum(events), min(first_offset), max(last_offset))
 		FROM bridge.distribution_log WHERE error IS NULL GROUP BY unit_code, kafka_partition ORDER BY 1`)
-	marked := perPartition(`SELECT format('%s/%s: %s events, offsets %s..%s', unit_code, kafka_partition, count(*), min(kafka_offset), max(kafka_offset))
+	marked := store.strings(t, `SELECT format('%s/%s: %s events, offsets %s..%s', unit_code, kafka_partition, count(*), min(kafka_offset), max(kafka_offset))
 		FROM bridge.outbox GROUP BY unit_code, kafka_partition ORDER BY 1`)
 	if len(marked) < 5 || !slices.Equal(logged, marked) {
 		t.Errorf("distribution log per unit partition:\n%s\noutbox marks:\n%s", strings.Join(logged, "\n"), strings.Join(marked, "\n"))
