@@ -63,7 +63,7 @@ func RunCounted(ctx context.Context, cfg Config, log *slog.Logger, untilIdle boo
 		return err
 	}
 	defer b.close()
-	router, err := newSortRouter(cfg, log, counts.countSorted(b.sorter.Handle), b.dedicated, b.trail, b.pub)
+	router, err := newSortRouter(cfg, log, counts.countSorted(b.sorter.Handle), recordQuarantine(b.dedicated, b.observer.metrics, log), b.trail, b.pub)
 	if err != nil {
 		return err
 	}

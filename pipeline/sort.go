@@ -39,7 +39,7 @@ func QuarantineTopic(prefix string) string { return prefix + ".quarantine" }
 // of rows) per store transaction. Rows the sorter cannot handle go to the quarantine topic with their reason, and
 // a second handler records them where inspection sees them; any other failure (a database down) is retried,
 // never dropped.
-func newSortRouter(cfg Config, log *slog.Logger, sortRecord message.HandlerFunc, store *postgres.Store, trail audit.Trail, pub message.Publisher) (*message.Router, error) {
+func newSortRouter(cfg Config, log *slog.Logger, sortRecord message.HandlerFunc, recordQuarantined message.NoPublishHandlerFunc, trail audit.Trail, pub message.Publisher) (*message.Router, error) {
 	logger := watermill.NewSlogLoggerWithLevelMapping(log, map[slog.Level]slog.Level{slog.LevelInfo: slog.LevelDebug})
 	router, err := message.NewRouter(message.RouterConfig{CloseTimeout: 30 * time.Second}, logger)
 	if err != nil {
@@ -73,7 +73,7 @@ func newSortRouter(cfg Config, log *slog.Logger, sortRecord message.HandlerFunc,
 	if err != nil {
 		return nil, err
 	}
-	router.AddConsumerHandler(quarantineName, quarantine, qSub, recordQuarantine(store, log)).
+	router.AddConsumerHandler(quarantineName, quarantine, qSub, recordQuarantined).
 		AddMiddleware(kafka.ProcessSpans(QuarantineGroup))
 	if err := addAuditHandler(router, cfg, logger, trail, pub, retry); err != nil {
 		return nil, err
@@ -156,9 +156,10 @@ func isBadRow(err error) bool {
 	return errors.As(err, &bad) || errors.As(err, &panicked)
 }
 
-// recordQuarantine keeps a quarantined row, with its reason, in the store's quarantine table. A record whose rows
-// cannot be read is the very reason it is here: it is kept as one entry with what its headers say.
-func recordQuarantine(store *postgres.Store, log *slog.Logger) message.NoPublishHandlerFunc {
+// recordQuarantine keeps a quarantined row, with its reason, in the store's quarantine table, and counts the rows
+// newly set aside. A record whose rows cannot be read is the very reason it is here: it is kept as one entry with
+// what its headers say.
+func recordQuarantine(store *postgres.Store, m *metrics.Metrics, log *slog.Logger) message.NoPublishHandlerFunc {
 	return func(msg *message.Message) error {
 		reason := msg.Metadata.Get(middleware.ReasonForPoisonedKey)
 		rows, err := capture.RowVersionsFromMessage(msg)
@@ -168,9 +169,14 @@ func recordQuarantine(store *postgres.Store, log *slog.Logger) message.NoPublish
 		}
 		origin := quarantinedOrigin(msg)
 		for _, v := range rows {
-			if err := store.Quarantine(msg.Context(), v, reason, sort.QuarantineHops(origin, v, reason)); err != nil {
+			recorded, err := store.Quarantine(msg.Context(), v, reason, sort.QuarantineHops(origin, v, reason))
+			if err != nil {
 				return err
 			}
+			if !recorded { // a record redelivered, or a row rejected again when its capture record was
+				continue
+			}
+			m.Quarantined(v.Table)
 			// The reason stays in the store: it may quote the row's values.
 			log.WarnContext(msg.Context(), "row quarantined", "table", v.Table, "row_id", v.ID)
 		}

@@ -57,9 +57,9 @@ type batch struct {
 	out        writeSet
 	trail      trail
 	rejected   []Rejected
-	// treeVersion is the tree's version once this batch's changes to it are written.
-	treeVersion int64
-	before      priors // ledger entries as the batch found them, for its Tally
+	// written is what the store made of the batch's writes: the tree's new version, the rows it set aside.
+	written Written
+	before  priors // ledger entries as the batch found them, for its Tally
 }
 
 // seen is what the batch knows of a row's ledger entry; known: there is one.

@@ -40,8 +40,14 @@ type Tx interface {
 
 	// Write applies everything the batch decided, in a few multi-row statements. A value the store's column
 	// types refuse fails it with *UnstorableError naming every row at fault; the transaction is then unusable
-	// and the batch is decided again without them. It returns the tree's new version when Writes changed it.
-	Write(ctx context.Context, w *Writes) (treeVersion int64, err error)
+	// and the batch is decided again without them.
+	Write(ctx context.Context, w *Writes) (Written, error)
+}
+
+// Written is what the store made of a batch's Writes.
+type Written struct {
+	TreeVersion int64          // the tree's new version, when Writes changed it
+	Quarantined map[string]int // rows newly set aside, by table: one set aside before is not counted again
 }
 
 // Upstream re-reads current rows from the national platform, to bring in a family that moved into a unit.

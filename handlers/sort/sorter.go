@@ -110,7 +110,7 @@ func (s *Sorter) decideAll(ctx context.Context, rows []events.RowVersion, via st
 			return nil, err
 		}
 		if len(b.tree.changed) > 0 {
-			s.tree.committed(b.treeVersion, b.tree.changed)
+			s.tree.committed(b.written.TreeVersion, b.tree.changed)
 		}
 		s.report(b)
 		return b.rejected, nil

@@ -21,20 +21,20 @@ const (
 // ledger holds for the row — a new version, or a new verdict on the same one — so that a version decided again
 // in vain (a parent pulled for a child when another batch had just decided it) does not count twice. A row
 // decided more than once in one batch counts once, with its last verdict; a version decided again later
-// (released from parking, carried along by a family that moved) counts again. Rows set aside count as
-// quarantined, not as decided.
+// (released from parking, carried along by a family that moved) counts again. Rows the batch set aside count as
+// quarantined, not as decided, once: the store says which it had not set aside before (a redelivered record is
+// sorted again). Rows the batch rejects are counted where they are recorded, by the quarantine topic's recorder.
 func (s *Sorter) report(b *batch) {
 	if s.OnBatch == nil {
 		return
 	}
-	t := Tally{Decisions: map[Verdict]int{}, Quarantined: map[string]int{}}
+	t := Tally{Decisions: map[Verdict]int{}, Quarantined: b.written.Quarantined}
+	if t.Quarantined == nil {
+		t.Quarantined = map[string]int{}
+	}
 	set := map[Ref]bool{}
 	for _, q := range b.out.quarantine {
-		t.Quarantined[q.Version.Table]++
 		set[Ref{Table: q.Version.Table, ID: q.Version.ID}] = true
-	}
-	for _, r := range b.rejected {
-		t.Quarantined[r.Version.Table]++
 	}
 	for ref, row := range b.out.ledger.last {
 		if prior, known := b.before[ref]; !set[ref] && (!known || !sameEntry(prior, row.Entry)) {

@@ -38,7 +38,7 @@ type tracedTx struct {
 	span trace.Span
 }
 
-func (t tracedTx) Write(ctx context.Context, w *Writes) (int64, error) {
+func (t tracedTx) Write(ctx context.Context, w *Writes) (Written, error) {
 	if traceParent := spans.TraceParent(ctx); traceParent != "" {
 		for i := range w.Events {
 			if w.Events[i].TraceParent == "" {

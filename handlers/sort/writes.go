@@ -129,7 +129,7 @@ func sortedKeys(m map[string]jurisdiction.Org) []string { return slices.Sorted(m
 
 // flush writes everything the batch decided. Values the store refuses come back as *UnstorableError.
 func (b *batch) flush(ctx context.Context) error {
-	version, err := b.tx.Write(ctx, b.out.writes(b.tree.changed, b.trail.hops))
-	b.treeVersion = version
+	written, err := b.tx.Write(ctx, b.out.writes(b.tree.changed, b.trail.hops))
+	b.written = written
 	return err
 }

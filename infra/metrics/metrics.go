@@ -88,6 +88,9 @@ func (m *Metrics) Sorted(t sort.Tally) {
 	}
 }
 
+// Quarantined counts a row the quarantine topic's recorder newly set aside.
+func (m *Metrics) Quarantined(table string) { m.quarantined.WithLabelValues(table).Inc() }
+
 // OrphansQuarantined counts the orphans a parking sweep expired.
 func (m *Metrics) OrphansQuarantined(n int) { m.orphans.Add(float64(n)) }
 

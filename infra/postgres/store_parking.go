@@ -14,18 +14,21 @@ var _ sort.ParkedRows = (*Store)(nil)
 
 // Quarantine records a bad row outside any sorting transaction (the quarantine topic's recorder), with its hops
 // for the audit trail; the same event quarantined twice with the same reason is recorded once, hops included.
-func (s *Store) Quarantine(ctx context.Context, v events.RowVersion, reason string, hops []events.Hop) error {
+// It reports whether the row was newly set aside.
+func (s *Store) Quarantine(ctx context.Context, v events.RowVersion, reason string, hops []events.Hop) (bool, error) {
 	doc, _ := json.Marshal(hops) // plain values: Marshal cannot fail
-	_, err := s.db.Exec(ctx, `WITH q AS (
+	var recorded bool
+	err := s.db.QueryRow(ctx, `WITH q AS (
 			INSERT INTO bridge.quarantine (event_id, table_name, row_id, update_time, reason, payload)
 			VALUES ($1, $2, $3, NULLIF($4, '0001-01-01'::timestamptz), $5, $6) ON CONFLICT (event_id, reason) DO NOTHING
-			RETURNING 1)
-		INSERT INTO bridge.audit_outbox (hops) SELECT $7::jsonb FROM q WHERE jsonb_array_length($7::jsonb) > 0`,
-		v.EventID(), v.Table, v.ID, v.UpdateTime, reason, quarantinePayload(v.Payload), doc)
+			RETURNING 1),
+		a AS (INSERT INTO bridge.audit_outbox (hops) SELECT $7::jsonb FROM q WHERE jsonb_array_length($7::jsonb) > 0)
+		SELECT EXISTS (SELECT 1 FROM q)`,
+		v.EventID(), v.Table, v.ID, v.UpdateTime, reason, quarantinePayload(v.Payload), doc).Scan(&recorded)
 	if err != nil {
-		return fmt.Errorf("quarantine %s %s: %w", v.Table, v.ID, err)
+		return false, fmt.Errorf("quarantine %s %s: %w", v.Table, v.ID, err)
 	}
-	return nil
+	return recorded, nil
 }
 
 // Decidable returns parked rows whose parent is now known: a decided work order, or an organisation in the tree.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/hex"
+	"fmt"
 	"time"
 	"unicode/utf8"
 
@@ -14,29 +15,29 @@ import (
 
 // Write applies a batch's decisions with one multi-row statement per table: the store rows first (a value they
 // refuse fails the batch with the rows at fault named), then everything else together in one round trip.
-func (t *storeTx) Write(ctx context.Context, w *sort.Writes) (int64, error) {
+func (t *storeTx) Write(ctx context.Context, w *sort.Writes) (sort.Written, error) {
 	if t.queued.Len() > 0 { // locks taken after the last read
 		b := t.queued
 		t.queued = pgx.Batch{}
 		if err := t.tx.SendBatch(ctx, &b).Close(); err != nil {
-			return 0, err
+			return sort.Written{}, err
 		}
 	}
 	if err := t.storeRows(ctx, w.Rows); err != nil {
-		return 0, err
+		return sort.Written{}, err
 	}
 	var rest pgx.Batch
 	queueLedger(&rest, w.Ledger)
 	queueEvents(&rest, w.Events)
 	queueRemovals(&rest, w.Removals)
 	queueParking(&rest, w.Park, w.Unpark)
-	queueQuarantine(&rest, w.Quarantine)
+	quarantined := queueQuarantine(&rest, w.Quarantine)
 	queueHops(&rest, w.Hops)
 	version := queueOrgs(&rest, w)
 	if err := t.tx.SendBatch(ctx, &rest).Close(); err != nil {
-		return 0, err
+		return sort.Written{}, err
 	}
-	return *version, nil
+	return sort.Written{TreeVersion: *version, Quarantined: quarantined}, nil
 }
 
 func queueLedger(b *pgx.Batch, rows []sort.LedgerRow) {
@@ -122,9 +123,12 @@ func queueParking(b *pgx.Batch, park []sort.ParkRow, unpark []sort.UnparkRow) {
 	}
 }
 
-func queueQuarantine(b *pgx.Batch, qs []sort.QuarantineRow) {
+// queueQuarantine sets rows aside; the map it returns is filled in, by table, with the rows not set aside
+// before, once the batch is sent.
+func queueQuarantine(b *pgx.Batch, qs []sort.QuarantineRow) map[string]int {
+	recorded := map[string]int{}
 	if len(qs) == 0 {
-		return
+		return recorded
 	}
 	n := len(qs)
 	evIDs, tables, ids, times, reasons, payloads := make([]string, n), make([]string, n), make([]string, n), make([]time.Time, n), make([]string, n), make([]string, n)
@@ -132,11 +136,28 @@ func queueQuarantine(b *pgx.Batch, qs []sort.QuarantineRow) {
 		v := q.Version
 		evIDs[i], tables[i], ids[i], times[i], reasons[i], payloads[i] = v.EventID(), v.Table, v.ID, v.UpdateTime, q.Reason, quarantinePayload(v.Payload)
 	}
-	b.Queue(`INSERT INTO bridge.quarantine (event_id, table_name, row_id, update_time, reason, payload)
-		SELECT e, t, id, NULLIF(ut, '0001-01-01'::timestamptz), r, p
-		FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::text[], $6::text[]) WITH ORDINALITY AS x(e, t, id, ut, r, p, ord)
-		ORDER BY ord
-		ON CONFLICT (event_id, reason) DO NOTHING`, evIDs, tables, ids, times, reasons, payloads).Fn = failure("quarantine %d rows", n)
+	b.Queue(`WITH q AS (
+			INSERT INTO bridge.quarantine (event_id, table_name, row_id, update_time, reason, payload)
+			SELECT e, t, id, NULLIF(ut, '0001-01-01'::timestamptz), r, p
+			FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::text[], $6::text[]) WITH ORDINALITY AS x(e, t, id, ut, r, p, ord)
+			ORDER BY ord
+			ON CONFLICT (event_id, reason) DO NOTHING
+			RETURNING table_name)
+		SELECT table_name, count(*) FROM q GROUP BY table_name`, evIDs, tables, ids, times, reasons, payloads).Query(func(rows pgx.Rows) error {
+		for rows.Next() {
+			var table string
+			var count int
+			if err := rows.Scan(&table, &count); err != nil {
+				return err
+			}
+			recorded[table] = count
+		}
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("quarantine %d rows: %w", n, err)
+		}
+		return nil
+	})
+	return recorded
 }
 
 // queueOrgs saves the organisations the batch changed and raises the tree version; the version it returns is
