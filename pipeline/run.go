@@ -239,11 +239,11 @@ func (b *bridge) waitSorted(ctx context.Context) error {
 }
 
 func (b *bridge) sortIdle(ctx context.Context) (bool, error) {
-	lag, err := kafka.Lag(b.cfg.kafka(), SortGroup, b.cfg.captureTopics())
+	lag, err := kafka.Lag(b.cfg.kafka(), SortGroup(b.cfg.TopicPrefix), b.cfg.captureTopics())
 	if err != nil || lag > 0 {
 		return false, err
 	}
-	if lag, err = kafka.Lag(b.cfg.kafka(), QuarantineGroup, []string{QuarantineTopic(b.cfg.TopicPrefix)}); err != nil || lag > 0 {
+	if lag, err = kafka.Lag(b.cfg.kafka(), QuarantineGroup(b.cfg.TopicPrefix), []string{QuarantineTopic(b.cfg.TopicPrefix)}); err != nil || lag > 0 {
 		return false, err
 	}
 	released, expired, err := b.sorter.Sweep(ctx, b.dedicated, b.cfg.OrphanAfter)
@@ -267,7 +267,7 @@ func (b *bridge) waitAudited(ctx context.Context) error {
 		if err := b.relay.Drain(ctx); err != nil {
 			return err
 		}
-		lag, err := kafka.Lag(b.cfg.kafka(), AuditGroup, []string{events.AuditTopic(b.cfg.TopicPrefix)})
+		lag, err := kafka.Lag(b.cfg.kafka(), AuditGroup(b.cfg.TopicPrefix), []string{events.AuditTopic(b.cfg.TopicPrefix)})
 		switch {
 		case err != nil:
 			b.log.Warn("checking whether the audit trail is complete failed; retrying", "error", err)

@@ -22,14 +22,21 @@ import (
 )
 
 // Consumer groups and handler names are wire names: renaming one re-consumes or skips a topic. Never derive
-// them from Go identifiers.
+// them from Go identifiers. A group is named after the topic prefix, as its topics are: bridges of two
+// deployments on one cluster (production and staging) then never share a group, whose every join and leave
+// would pause the other's consumers for a rebalance; the instances of one deployment do share it.
+func SortGroup(prefix string) string { return prefix + ".bridge.sort" }
+
+// QuarantineGroup records what the quarantine topic receives.
+func QuarantineGroup(prefix string) string { return prefix + ".bridge.quarantine" }
+
+// AuditGroup keeps the audit topic's hops in the trail.
+func AuditGroup(prefix string) string { return prefix + ".bridge.audit" }
+
 const (
-	SortGroup       = "hotline-bridge.sort"
-	QuarantineGroup = "hotline-bridge.quarantine"
-	AuditGroup      = "hotline-bridge.audit"
-	sortHandler     = "sort."
-	quarantineName  = "quarantine.record"
-	auditName       = "audit.record"
+	sortHandler    = "sort."
+	quarantineName = "quarantine.record"
+	auditName      = "audit.record"
 )
 
 // QuarantineTopic receives every row the sorter cannot handle, with the reason in reason_poisoned.
@@ -56,7 +63,7 @@ func newSortRouter(cfg Config, log *slog.Logger, sortRecord message.HandlerFunc,
 		MaxRetries: 5, InitialInterval: 200 * time.Millisecond, MaxInterval: 5 * time.Second, Multiplier: 2,
 		ShouldRetry: func(p middleware.RetryParams) bool { return !isBadRow(p.Err) },
 	}
-	sortSub, err := kafka.NewSubscriber(cfg.kafka(), SortGroup, logger)
+	sortSub, err := kafka.NewSubscriber(cfg.kafka(), SortGroup(cfg.TopicPrefix), logger)
 	if err != nil {
 		return nil, err
 	}
@@ -67,14 +74,14 @@ func newSortRouter(cfg Config, log *slog.Logger, sortRecord message.HandlerFunc,
 		// becomes an error those see. They wrap the sort handlers only: around the quarantine recorder, a panic
 		// there would republish the message onto the very topic it consumes, in a loop.
 		// The process span is outermost, so that everything below, retries included, runs in it.
-		h.AddMiddleware(kafka.ProcessSpans(SortGroup), poison, retry.Middleware, logFailedAttempts(log), middleware.Recoverer, captureOrigin)
+		h.AddMiddleware(kafka.ProcessSpans(SortGroup(cfg.TopicPrefix)), poison, retry.Middleware, logFailedAttempts(log), middleware.Recoverer, captureOrigin)
 	}
-	qSub, err := kafka.NewSubscriber(cfg.kafka(), QuarantineGroup, logger)
+	qSub, err := kafka.NewSubscriber(cfg.kafka(), QuarantineGroup(cfg.TopicPrefix), logger)
 	if err != nil {
 		return nil, err
 	}
 	router.AddConsumerHandler(quarantineName, quarantine, qSub, recordQuarantined).
-		AddMiddleware(kafka.ProcessSpans(QuarantineGroup))
+		AddMiddleware(kafka.ProcessSpans(QuarantineGroup(cfg.TopicPrefix)))
 	if err := addAuditHandler(router, cfg, logger, trail, pub, retry); err != nil {
 		return nil, err
 	}
@@ -84,7 +91,7 @@ func newSortRouter(cfg Config, log *slog.Logger, sortRecord message.HandlerFunc,
 // addAuditHandler adds the audit subscriber: it keeps the audit topic's hops in the trail, retrying a database
 // outage; a record that cannot be read goes to the quarantine topic, where inspection sees it.
 func addAuditHandler(router *message.Router, cfg Config, logger watermill.LoggerAdapter, trail audit.Trail, pub message.Publisher, retry middleware.Retry) error {
-	sub, err := kafka.NewSubscriber(cfg.kafka(), AuditGroup, logger)
+	sub, err := kafka.NewSubscriber(cfg.kafka(), AuditGroup(cfg.TopicPrefix), logger)
 	if err != nil {
 		return err
 	}

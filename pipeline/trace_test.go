@@ -65,7 +65,7 @@ func TestWuhanRegistrationsJourneyIsOneTraceInJaeger(t *testing.T) {
 	}
 	wantTags(t, process, map[string]string{
 		"messaging.system": "kafka", "messaging.destination.name": captureTopic, "messaging.operation.type": "process",
-		"messaging.consumer.group.name": pipeline.SortGroup, "span.kind": "consumer",
+		"messaging.consumer.group.name": pipeline.SortGroup(e.cfg.TopicPrefix), "span.kind": "consumer",
 	})
 	for _, key := range []string{"messaging.destination.partition.id", "messaging.kafka.offset", "messaging.kafka.message.key"} {
 		if process.Tag(key) == "" {
