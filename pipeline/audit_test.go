@@ -75,6 +75,7 @@ func auditJSON(t *testing.T, e *bridgeEnv, q audit.Query) []auditLine {
 // journey and its family's — captured, decided, stored, published in the old unit, removed, published in the new —
 // and every published hop names the very record kcat reads at that partition and offset.
 func TestAuditShowsTheJourneyOfATransferredRegistrationAndItsFamily(t *testing.T) {
+	t.Parallel()
 	e := newBridgeEnv(t, testenv.KafkaBrokers(t))
 	e.exec(t, treeSQL)
 	e.exec(t, `INSERT INTO registration (id, update_time, reg_no, kind, handle_dept_id) VALUES ('R1', now() - interval '1 hour', '420106-2026-000123', 1, 'ORG-420106')`)

@@ -17,6 +17,7 @@ import (
 )
 
 func TestCaptureRowsSharingOneUpdateTimeAcrossBatchesAndKills(t *testing.T) {
+	t.Parallel()
 	e := newBridgeEnv(t, testenv.KafkaBrokers(t))
 	// 60,000 rows stamped with one instant: a national batch import. Batches of 250 put hundreds of batch
 	// boundaries, and the kills below, among rows that share an update_time.
@@ -50,6 +51,7 @@ func TestCaptureRowsSharingOneUpdateTimeAcrossBatchesAndKills(t *testing.T) {
 }
 
 func TestCaptureRowCommittedLateWithinMaxCommitDelay(t *testing.T) {
+	t.Parallel()
 	e := newBridgeEnv(t, testenv.KafkaBrokers(t))
 	ctx := context.Background()
 	// A transaction stamps its row two minutes ago but has not committed yet.
@@ -76,6 +78,7 @@ func TestCaptureRowCommittedLateWithinMaxCommitDelay(t *testing.T) {
 }
 
 func TestCaptureEpochFutureAndSoftDeletedRows(t *testing.T) {
+	t.Parallel()
 	e := newBridgeEnv(t, testenv.KafkaBrokers(t))
 	e.exec(t, `INSERT INTO organization (id, update_time, name) VALUES
 		('EPOCH', '1970-01-01 00:00:00+00', 'epoch'),
@@ -98,6 +101,7 @@ func TestCaptureEpochFutureAndSoftDeletedRows(t *testing.T) {
 }
 
 func TestCaptureSurvivesBrokerOutage(t *testing.T) {
+	t.Parallel()
 	broker := testenv.OwnKafka(t)
 	e := newBridgeEnv(t, []string{broker.Addr()})
 	store := storeQuerier(t, e)
@@ -135,6 +139,7 @@ func TestCaptureSurvivesBrokerOutage(t *testing.T) {
 }
 
 func TestCaptureSurvivesUpstreamOutage(t *testing.T) {
+	t.Parallel()
 	e := newBridgeEnv(t, testenv.KafkaBrokers(t))
 	store := storeQuerier(t, e)
 	proxy := testenv.NewProxy(t, hostPort(t, e.cfg.UpstreamURL))

@@ -13,6 +13,7 @@ import (
 )
 
 func TestConfigReportsEveryProblemAtOnce(t *testing.T) {
+	t.Parallel()
 	units := filepath.Join(t.TempDir(), "units.yaml")
 	if err := os.WriteFile(units, []byte("units:\n  - code: Bad-Code\n    name: x\n    division_codes: [\"4201\"]\n"), 0o600); err != nil {
 		t.Fatal(err)
@@ -73,6 +74,7 @@ func TestConfigSourcesFileThenEnvironmentThenFlags(t *testing.T) {
 }
 
 func TestConfigHTTPAddrIsHostPortOrEmpty(t *testing.T) {
+	t.Parallel()
 	cfg, err := pipeline.LoadConfig("", nil)
 	if err != nil {
 		t.Fatal(err)

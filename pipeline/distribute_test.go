@@ -141,6 +141,7 @@ func payloadValidator(t *testing.T) func(kafka.Record) {
 }
 
 func TestDistributionReplaysToTheStoreForEveryUnitAfterTransfersAndDeletes(t *testing.T) {
+	t.Parallel()
 	e := newBridgeEnv(t, testenv.KafkaBrokers(t))
 	ctx := context.Background()
 	if _, err := seed.Generate(ctx, e.upstream, seed.Options{Registrations: 2000, WuhanShare: 0.2, Seed: 11}); err != nil {
@@ -169,6 +170,7 @@ func TestDistributionReplaysToTheStoreForEveryUnitAfterTransfersAndDeletes(t *te
 }
 
 func TestKcatReadsAUnitTopicAndItsHeadersAsDocumented(t *testing.T) {
+	t.Parallel()
 	kcat, err := exec.LookPath("kcat")
 	if err != nil {
 		t.Fatal("kcat is not installed; the test command (go tool task test) installs it")
@@ -221,6 +223,7 @@ func TestKcatReadsAUnitTopicAndItsHeadersAsDocumented(t *testing.T) {
 }
 
 func TestSIGKILLBetweenStoreCommitAndPublishLosesNoEvent(t *testing.T) {
+	t.Parallel()
 	e := newBridgeEnv(t, testenv.KafkaBrokers(t))
 	ctx := context.Background()
 	if _, err := seed.Generate(ctx, e.upstream, seed.Options{Registrations: 3000, WuhanShare: 0.3, Seed: 5}); err != nil {

@@ -13,6 +13,7 @@ import (
 // log_format auto writes JSON off a terminal, for a collector, and text on one, for a person; json and text are
 // what they say whatever stderr is.
 func TestLoggerFormatFollowsTheTerminal(t *testing.T) {
+	t.Parallel()
 	for _, c := range []struct {
 		format   string
 		terminal bool
@@ -40,6 +41,7 @@ func TestLoggerFormatFollowsTheTerminal(t *testing.T) {
 }
 
 func TestConfigRefusesUnknownLogFormatAndShortTransferLogRetention(t *testing.T) {
+	t.Parallel()
 	cfg, err := pipeline.LoadConfig("", nil)
 	if err != nil {
 		t.Fatal(err)

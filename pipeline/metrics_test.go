@@ -22,6 +22,7 @@ import (
 // /metrics counts what the run did — every upstream row captured, decided once (or parked, or quarantined),
 // every outbox event published to its unit — and /readyz turns 503 naming the broker while it is stopped.
 func TestMetricsAndReadinessReflectWhatHappened(t *testing.T) {
+	t.Parallel()
 	broker := testenv.OwnKafka(t)
 	e := newBridgeEnv(t, []string{broker.Addr()})
 	e.cfg.HTTPAddr = closedPort(t)
@@ -243,6 +244,7 @@ func (s storeDB) countsBy(t *testing.T, sql string) map[string]int {
 
 // A taken http_addr stops the start with the address named, before anything connects.
 func TestTakenHTTPAddrFailsTheStart(t *testing.T) {
+	t.Parallel()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -20,6 +20,7 @@ import (
 // A quarantine record comes again when its capture record was sorted twice (a rebalance redelivers it): the row
 // is kept once and bridge_quarantined_total counts it once.
 func TestQuarantineRecorderCountsARedeliveredRecordOnce(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	db, err := postgres.Open(ctx, testenv.Postgres(t))
 	if err != nil {

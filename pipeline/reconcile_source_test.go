@@ -106,6 +106,7 @@ func pickStored(t *testing.T, store storeDB, table string) (id, unit string) {
 }
 
 func TestSourceReconcileRecapturesARowChangedUpstreamWithoutANewUpdateTime(t *testing.T) {
+	t.Parallel()
 	e, store := seededForSource(t)
 	id, unit := pickStored(t, store, "registration")
 	e.exec(t, `UPDATE registration SET summary = 'changed without a new update_time', status = 'S9' WHERE id = $1`, id)
@@ -137,6 +138,7 @@ func TestSourceReconcileRecapturesARowChangedUpstreamWithoutANewUpdateTime(t *te
 }
 
 func TestSourceReconcileRemovesARowDeletedOutrightUpstream(t *testing.T) {
+	t.Parallel()
 	e, store := seededForSource(t)
 	id, unit := pickStored(t, store, "subject")
 	e.exec(t, `DELETE FROM subject WHERE id = $1`, id)
@@ -160,6 +162,7 @@ func TestSourceReconcileRemovesARowDeletedOutrightUpstream(t *testing.T) {
 }
 
 func TestSourceReconcileRestoresARowTheStoreAndTheLedgerLost(t *testing.T) {
+	t.Parallel()
 	e, store := seededForSource(t)
 	id, unit := pickStored(t, store, "info_provider")
 	for _, sql := range []string{`DELETE FROM wuhan.info_provider WHERE id = $1`, `DELETE FROM bridge.row_state WHERE table_name = 'info_provider' AND id = $1`} {

@@ -137,6 +137,7 @@ func busiestUnit(t *testing.T, store storeDB) string {
 }
 
 func TestReconcileResendsTheWholeStateOfAUnitTopicDeletedAndRecreated(t *testing.T) {
+	t.Parallel()
 	e := newBridgeEnv(t, testenv.KafkaBrokers(t))
 	ctx := context.Background()
 	if _, err := seed.Generate(ctx, e.upstream, seed.Options{Registrations: 400, WuhanShare: 0.3, Seed: 21}); err != nil {
@@ -246,6 +247,7 @@ func deleteAllRecords(t *testing.T, e *bridgeEnv, topic string) {
 }
 
 func TestReconcileResendsWhatAConsumerGroupBehindTheLogStartCanNoLongerRead(t *testing.T) {
+	t.Parallel()
 	e := newBridgeEnv(t, testenv.KafkaBrokers(t))
 	const group = "district-420106"
 	e.cfg.ConsumerGroups = map[string]string{"420106": group}
@@ -304,6 +306,7 @@ func TestReconcileResendsWhatAConsumerGroupBehindTheLogStartCanNoLongerRead(t *t
 }
 
 func TestReconcileReportsEventsStuckInTheOutboxAsPendingNotLost(t *testing.T) {
+	t.Parallel()
 	e := newBridgeEnv(t, testenv.KafkaBrokers(t))
 	e.cfg.ReconcileInterval = 0
 	ctx := context.Background()

@@ -88,6 +88,7 @@ func seededEnv(t *testing.T, registrations int) (*bridgeEnv, storeDB) {
 }
 
 func TestReplayByRegistrationNumberResendsItsFamilyWithNewEventIDs(t *testing.T) {
+	t.Parallel()
 	e, store := seededEnv(t, 300)
 	var regID, regNo, unit string
 	err := store.db.QueryRow(context.Background(), `SELECT r.id, r.reg_no, r.unit_code FROM wuhan.registration r
@@ -125,6 +126,7 @@ func TestReplayByRegistrationNumberResendsItsFamilyWithNewEventIDs(t *testing.T)
 }
 
 func TestReplayByUnitAndTimeWindowSendsOnlyThoseRows(t *testing.T) {
+	t.Parallel()
 	e, store := seededEnv(t, 300)
 	unit := busiestUnit(t, store)
 	var since, until time.Time
@@ -169,6 +171,7 @@ func movedCatalogue(t *testing.T, code string) (string, *jurisdiction.Units) {
 }
 
 func TestReplayFromCaptureAfterACatalogueChangeSortsTheStoreByTheNewCatalogue(t *testing.T) {
+	t.Parallel()
 	e, store := seededEnv(t, 300)
 	district := store.strings(t, `SELECT unit_code FROM wuhan.registration WHERE unit_code ~ '^[0-9]{6}$'
 		GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1`)[0]
@@ -192,6 +195,7 @@ func TestReplayFromCaptureAfterACatalogueChangeSortsTheStoreByTheNewCatalogue(t 
 }
 
 func TestReplayFromUpstreamRecapturesAContentChangeWithoutANewUpdateTime(t *testing.T) {
+	t.Parallel()
 	e, store := seededEnv(t, 200)
 	var id, unit string
 	if err := store.db.QueryRow(context.Background(), `SELECT id, unit_code FROM wuhan.registration ORDER BY id LIMIT 1`).Scan(&id, &unit); err != nil {
@@ -217,6 +221,7 @@ func TestReplayFromUpstreamRecapturesAContentChangeWithoutANewUpdateTime(t *test
 }
 
 func TestReplayJobKilledHalfWayResumesAndSendsEveryRowOnce(t *testing.T) {
+	t.Parallel()
 	e, store := seededEnv(t, 300)
 	want := storedRows(t, store, "true")
 	bin := buildBridge(t)
@@ -260,6 +265,7 @@ func TestReplayJobKilledHalfWayResumesAndSendsEveryRowOnce(t *testing.T) {
 }
 
 func TestReplayJobSubmittedToARunningBridgePausesAndResumes(t *testing.T) {
+	t.Parallel()
 	e, store := seededEnv(t, 200)
 	want := storedRows(t, store, "true")
 	e.cfg.BatchSize, e.cfg.ReplayRowsPerS = 5, 40 // slow enough to pause half-way

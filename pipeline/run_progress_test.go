@@ -13,6 +13,7 @@ import (
 // The progress of a catch-up counts what really happened: every upstream row captured against the backlog
 // estimated at the start, every captured row sorted, every outbox event published.
 func TestRunProgressCountsEveryStageOfACatchUp(t *testing.T) {
+	t.Parallel()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	e := newBridgeEnv(t, testenv.KafkaBrokers(t))

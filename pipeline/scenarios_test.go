@@ -27,6 +27,7 @@ const treeSQL = `INSERT INTO organization (id, update_time, parent_id, name, div
 	('ORG-420200',      now() - interval '2 days', 'ORG-420000', '黄石市市场监督管理局', '420200')`
 
 func TestSortScenarios(t *testing.T) {
+	t.Parallel()
 	e := newBridgeEnv(t, testenv.KafkaBrokers(t))
 	store := storeQuerier(t, e)
 	e.exec(t, treeSQL)
@@ -79,6 +80,7 @@ func TestSortScenarios(t *testing.T) {
 }
 
 func TestSortDuplicatesOlderVersionsAndBadRows(t *testing.T) {
+	t.Parallel()
 	e := newBridgeEnv(t, testenv.KafkaBrokers(t))
 	e.cfg.OrphanAfter = time.Second
 	store := storeQuerier(t, e)
@@ -182,6 +184,7 @@ func capturedVersion(t *testing.T, e *bridgeEnv, table, id string) events.RowVer
 }
 
 func TestSortBadRowReleasedFromParkingIsQuarantinedOnce(t *testing.T) {
+	t.Parallel()
 	e := newBridgeEnv(t, testenv.KafkaBrokers(t))
 	store := storeQuerier(t, e)
 	e.exec(t, treeSQL)

@@ -47,6 +47,7 @@ func securedEnv(t *testing.T) (*bridgeEnv, testenv.SecuredBroker) {
 // is B's consumer group. A second apply changes nothing; a unit dropped from the catalogue loses its ACLs and its
 // credentials. No personal value appears in any log line or command output.
 func TestSecuredRunAndUnitACLs(t *testing.T) {
+	t.Parallel()
 	e, broker := securedEnv(t)
 	ctx := context.Background()
 	if _, err := seed.Generate(ctx, e.upstream, seed.Options{Registrations: 300, WuhanShare: 0.5, Seed: 5}); err != nil {
@@ -174,6 +175,7 @@ func TestSecuredRunAndUnitACLs(t *testing.T) {
 // Wrong credentials, an untrusted or expired certificate and a mechanism the broker does not offer are each
 // reported at once, naming what to fix, and never retried as an outage.
 func TestKafkaSecurityProblemsAreReportedAtOnce(t *testing.T) {
+	t.Parallel()
 	e, broker := securedEnv(t)
 	outputs := &bytes.Buffer{}
 	cases := map[string]struct {

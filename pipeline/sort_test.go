@@ -11,6 +11,7 @@ import (
 )
 
 func TestSortSeededNationalDataMatchesTheRulesComputedInSQL(t *testing.T) {
+	t.Parallel()
 	e := newBridgeEnv(t, testenv.KafkaBrokers(t))
 	ctx := context.Background()
 	if _, err := seed.Generate(ctx, e.upstream, seed.Options{Registrations: 3000, WuhanShare: 0.1, Seed: 7}); err != nil {

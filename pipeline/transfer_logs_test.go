@@ -24,6 +24,7 @@ import (
 // and the distribution log for every outbox event, with the offsets the outbox recorded; `bridge logs` prints
 // both as a line per hour and entry by entry, as text, JSON lines and CSV.
 func TestTransferLogsAccountForEveryRowAndEvent(t *testing.T) {
+	t.Parallel()
 	e := newBridgeEnv(t, testenv.KafkaBrokers(t))
 	ctx := context.Background()
 	if _, err := seed.Generate(ctx, e.upstream, seed.Options{Registrations: 400, WuhanShare: 0.3, Seed: 21}); err != nil {
@@ -204,6 +205,7 @@ func atoi(t *testing.T, s string) int {
 
 // bridge logs reports every bad flag at once, before it connects to anything.
 func TestLogsReportsEveryBadFlagAtOnce(t *testing.T) {
+	t.Parallel()
 	cfg, err := pipeline.LoadConfig("", nil)
 	if err != nil {
 		t.Fatal(err)

@@ -21,6 +21,7 @@ func closedPort(t *testing.T) string {
 }
 
 func TestUnreachableDatabaseAndBrokerAreReportedWithAddressAndRetried(t *testing.T) {
+	t.Parallel()
 	bin := buildBridge(t)
 	dbAddr, brokerAddr := closedPort(t), closedPort(t)
 	cases := map[string]struct {
