@@ -108,17 +108,9 @@ func (s *Server) authorise(caller, regNo string, wo WorkOrder) error {
 }
 
 // check holds a request to what the store knows: the clerk is of the work order's unit, the result code is in
-// the dictionary, and a work order is signed for once in a unit.
+// the dictionary, and a work order is signed for once in a unit (values first: a wrong one is the caller's to
+// fix whatever the work order's state).
 func check(ctx context.Context, tx Tx, q request, wo WorkOrder) error {
-	if q.action == ActionSign {
-		signed, err := tx.Signed(ctx, wo.RegistrationID, wo.Unit)
-		if err != nil {
-			return err
-		}
-		if signed {
-			return problem(ProblemAlreadySigned, "work order %s is already signed for in unit %s", q.regNo, wo.Unit)
-		}
-	}
 	unit, err := tx.PersonnelUnit(ctx, q.fields.PersonnelID)
 	if err != nil {
 		return err
@@ -133,6 +125,15 @@ func check(ctx context.Context, tx Tx, q request, wo WorkOrder) error {
 		}
 		if !ok {
 			return problem(ProblemInvalidValue, "result is not a code of the dictionary type %s", dictType)
+		}
+	}
+	if q.action == ActionSign {
+		signed, err := tx.Signed(ctx, wo.RegistrationID, wo.Unit)
+		if err != nil {
+			return err
+		}
+		if signed {
+			return problem(ProblemAlreadySigned, "work order %s is already signed for in unit %s", q.regNo, wo.Unit)
 		}
 	}
 	return nil
