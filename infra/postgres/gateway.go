@@ -80,7 +80,7 @@ type gatewayTx struct {
 func (t *gatewayTx) Previous(ctx context.Context, caller, key string) (gateway.Kept, bool, error) {
 	k := gateway.Kept{Caller: caller, IdempotencyKey: key}
 	err := t.tx.QueryRow(ctx, `SELECT request_id, body_digest, action, registration_id, reg_no, unit_code, accepted_at,
-			payload::text, response::text
+			payload::text, response
 		FROM bridge.gateway_request WHERE caller = $1 AND idempotency_key = $2`, caller, key).
 		Scan(&k.RequestID, &k.Digest, &k.Action, &k.RegistrationID, &k.RegNo, &k.Unit, &k.AcceptedAt, &k.Payload, &k.Response)
 	if errors.Is(err, pgx.ErrNoRows) {
@@ -168,7 +168,7 @@ func (t *gatewayTx) Keep(ctx context.Context, k gateway.Kept, out []events.Distr
 	}
 	b.Queue(`INSERT INTO bridge.gateway_request (request_id, caller, idempotency_key, body_digest, action, registration_id,
 			reg_no, unit_code, payload, response, accepted_at, upstream_seq)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, $10::jsonb, $11, currval('bridge.outbox_seq_seq'))`,
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, $10, $11, currval('bridge.outbox_seq_seq'))`,
 		k.RequestID, k.Caller, k.IdempotencyKey, k.Digest, k.Action, k.RegistrationID, k.RegNo, k.Unit,
 		string(k.Payload), string(k.Response), k.AcceptedAt).Fn = func(br pgx.BatchResults) error {
 		_, err := br.Exec()

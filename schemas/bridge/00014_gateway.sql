@@ -25,7 +25,7 @@ CREATE TABLE bridge.gateway_request (
     reg_no          text NOT NULL,
     unit_code       text NOT NULL,
     payload         jsonb NOT NULL, -- the event payload as published
-    response        jsonb NOT NULL, -- the 202 body, returned again to a retry
+    response        text NOT NULL,  -- the 202 body, returned again to a retry byte for byte
     accepted_at     timestamptz NOT NULL,
     upstream_seq    bigint NOT NULL, -- bridge.outbox seq of the upstream-bound event: delivered once it is published
     confirmed_at    timestamptz,     -- when the captured national rows were first seen to reflect it
