@@ -86,7 +86,9 @@ func TestContractEveryDocumentedStatusIsReached(t *testing.T) {
 		store.setDown(false)
 	}
 
-	get := func(regNo, token string) req { return req{method: http.MethodGet, path: "/v1/work-orders/" + regNo, token: token} }
+	get := func(regNo, token string) req {
+		return req{method: http.MethodGet, path: "/v1/work-orders/" + regNo, token: token}
+	}
 	limited, getTight := store.token("420106"), tight()
 	for _, c := range []statusCase{
 		{"the unit's work order", get("N1", unit), 200, ""},

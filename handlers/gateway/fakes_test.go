@@ -147,7 +147,9 @@ func (t *fakeTx) Signed(_ context.Context, registrationID, unit string) (bool, e
 	return false, nil
 }
 
-func (t *fakeTx) PersonnelUnit(_ context.Context, id string) (string, error) { return t.s.personnel[id], nil }
+func (t *fakeTx) PersonnelUnit(_ context.Context, id string) (string, error) {
+	return t.s.personnel[id], nil
+}
 
 func (t *fakeTx) InDictionary(_ context.Context, dictType, code string) (bool, error) {
 	return t.s.dictionary[dictType+"/"+code], nil
