@@ -61,7 +61,7 @@ func (g *gatewayEnv) token(t *testing.T, caller string) string {
 }
 
 // serve runs bridge gateway with cfg until the test ends and returns its base URL.
-func serveGateway(t *testing.T, cfg pipeline.Config) string {
+func serveGateway(t testing.TB, cfg pipeline.Config) string {
 	t.Helper()
 	cfg.GatewayAddr = "127.0.0.1:0"
 	addrs, done := make(chan string, 1), make(chan error, 1)
