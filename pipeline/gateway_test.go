@@ -3,6 +3,7 @@ package pipeline_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"hotline-bridge/events"
+	"hotline-bridge/infra/dev/localproc"
 	"hotline-bridge/infra/dev/testenv"
 	"hotline-bridge/infra/kafka"
 	"hotline-bridge/pipeline"
@@ -364,4 +366,41 @@ func TestGatewayStoreDownMidRequestAnswers503AndKeepsNothing(t *testing.T) {
 	if n := s.count(t, `SELECT count(*) FROM bridge.outbox WHERE table_name = 'gateway_request' AND record_key = 'GR5'`); n != 2 {
 		t.Errorf("%d events after the retry, want 2 (unit and upstream)", n)
 	}
+}
+
+// bridge run with gateway_enabled serves the gateway beside the flow: a sign-for is published by the running
+// forwarder and shows as delivered without anything else being run.
+func TestBridgeRunServesTheGatewayWhenEnabled(t *testing.T) {
+	g := newGatewayEnv(t)
+	port, err := localproc.FreePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	g.cfg.GatewayEnabled, g.cfg.GatewayAddr = true, fmt.Sprintf("127.0.0.1:%d", port)
+	g.runInBackground(t)
+	base := "http://" + g.cfg.GatewayAddr
+	deadline := time.Now().Add(time.Minute)
+	for !healthy(base) {
+		if time.Now().After(deadline) {
+			t.Fatal("bridge run did not serve the gateway within a minute")
+		}
+		time.Sleep(50 * time.Millisecond) // polling for the condition
+	}
+	wo := base + "/v1/work-orders/GW-0001"
+	call(t, "POST", wo+"/sign", g.hotline, "run-1", `{"personnel_id": "P-420106"}`).expect(t, 202, "")
+	for view := call(t, "GET", wo, g.unit, "", ""); statusesOf(view) != "delivered"; view = call(t, "GET", wo, g.unit, "", "") {
+		if time.Now().After(deadline) {
+			t.Fatalf("submissions %q, want the sign-for delivered by the running forwarder", statusesOf(view))
+		}
+		time.Sleep(50 * time.Millisecond) // polling for the condition
+	}
+}
+
+func healthy(base string) bool {
+	resp, err := http.Get(base + "/healthz")
+	if err != nil {
+		return false
+	}
+	_ = resp.Body.Close()
+	return resp.StatusCode == http.StatusOK
 }

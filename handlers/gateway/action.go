@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"math/big"
+	"strings"
 	"time"
 
 	"hotline-bridge/events"
@@ -101,7 +102,7 @@ func decodeSign(body []byte) (Fields, error) {
 
 func decodeInitial(body []byte) (Fields, error) {
 	var b initialBody
-	if err := decodeStrict(body, &b); err != nil || b.HandlerID == "" || b.Result == "" {
+	if err := decodeStrict(body, &b); err != nil || b.HandlerID == "" || b.Result == "" || hasNUL(b.Content) {
 		return Fields{}, errBody
 	}
 	return Fields{PersonnelID: b.HandlerID, DeptID: b.DeptID, Result: b.Result, Content: b.Content, At: b.FeedbackAt}, nil
@@ -109,7 +110,7 @@ func decodeInitial(body []byte) (Fields, error) {
 
 func decodeFinal(body []byte) (Fields, error) {
 	var b finalBody
-	if err := decodeStrict(body, &b); err != nil || b.HandlerID == "" || b.Result == "" {
+	if err := decodeStrict(body, &b); err != nil || b.HandlerID == "" || b.Result == "" || hasNUL(b.Content) {
 		return Fields{}, errBody
 	}
 	if b.RecoveredAmount != nil && !cents(*b.RecoveredAmount) {
@@ -118,6 +119,10 @@ func decodeFinal(body []byte) (Fields, error) {
 	return Fields{PersonnelID: b.HandlerID, DeptID: b.DeptID, Result: b.Result, Content: b.Content,
 		RecoveredAmount: b.RecoveredAmount, At: b.FinishedAt}, nil
 }
+
+// hasNUL says free text holds a NUL character, which JSON allows and PostgreSQL's text and jsonb refuse; the
+// other fields' patterns exclude it already.
+func hasNUL(s *string) bool { return s != nil && strings.ContainsRune(*s, 0) }
 
 // cents says the amount fits numeric(14,2) upstream: a whole number of fen, read exactly (never as a float).
 func cents(n json.Number) bool {

@@ -32,6 +32,7 @@ func FuzzSubmit(f *testing.F) {
 		f.Add(uint8(i), "N1", `{"handler_id": "P1", "result": "9", "recovered_amount": -1e400}`)
 		f.Add(uint8(i), "N1", `{"personnel_id": "P1"}{"personnel_id": "P1"}`)
 		f.Add(uint8(i), "N1", `{"personnel_id": "P1", "signed_at": "yesterday `+personalMarker+`"}`)
+		f.Add(uint8(i), "N1", `{"handler_id": "P1", "result": "1", "content": "a\u0000b"}`)
 		f.Add(uint8(i), "N1", `[]`)
 		f.Add(uint8(i), "N1", "")
 		f.Add(uint8(i), strings.Repeat("9", 41), op.body)
