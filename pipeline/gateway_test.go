@@ -404,3 +404,55 @@ func healthy(base string) bool {
 	_ = resp.Body.Close()
 	return resp.StatusCode == http.StatusOK
 }
+
+// Graceful shutdown: a request in flight when the gateway is told to stop (SIGTERM) is finished and kept, and
+// only then does bridge gateway return; new connections are refused meanwhile.
+func TestGatewayShutdownFinishesRequestsInFlight(t *testing.T) {
+	g := newGatewayEnv(t)
+	cfg := g.cfg
+	cfg.GatewayAddr = "127.0.0.1:0"
+	addrs, done := make(chan string, 1), make(chan error, 1)
+	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	go func() {
+		done <- pipeline.ServeGateway(ctx, cfg, quietLogger(), pipeline.GatewayHooks{Listening: func(a string) { addrs <- a }})
+	}()
+	base := "http://" + <-addrs
+	s := storeQuerier(t, g.bridgeEnv)
+	tx, err := s.db.Begin(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = tx.Rollback(context.Background()) }()
+	if _, err := tx.Exec(context.Background(), `SELECT pg_advisory_xact_lock(hashtextextended('registration:GR1', 0))`); err != nil {
+		t.Fatal(err)
+	}
+	answered := make(chan answer, 1)
+	go func() {
+		answered <- call(t, "POST", base+"/v1/work-orders/GW-0001/sign", g.unit, "stop-1", `{"personnel_id": "P-420106"}`)
+	}()
+	waitForAdvisoryWaiter(t, s)
+	stop()
+	deadline := time.Now().Add(30 * time.Second)
+	for healthy(base) { // the listener closes at once; the request in flight goes on
+		if time.Now().After(deadline) {
+			t.Fatal("the gateway still accepts requests 30s after it was told to stop")
+		}
+		time.Sleep(20 * time.Millisecond) // polling for the condition
+	}
+	select {
+	case err := <-done:
+		t.Fatalf("bridge gateway returned (%v) with a request in flight", err)
+	default:
+	}
+	if err := tx.Rollback(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	(<-answered).expect(t, 202, "")
+	if err := <-done; err != nil {
+		t.Fatalf("bridge gateway: %v", err)
+	}
+	if n := s.count(t, `SELECT count(*) FROM bridge.gateway_request WHERE registration_id = 'GR1'`); n != 1 {
+		t.Errorf("%d requests kept, want the one in flight", n)
+	}
+}
