@@ -49,7 +49,7 @@ func newRootCommand() *cobra.Command {
 		return err
 	}
 	root.PersistentPostRunE = func(*cobra.Command, []string) error { return stopProfiles() }
-	root.AddCommand(c.migrateCommand(), c.seedCommand(), c.runCommand(), c.tailCommand(), c.auditCommand(), c.logsCommand(), c.reconcileCommand(), c.replayCommand(), c.aclCommand(), c.demoCommand())
+	root.AddCommand(c.migrateCommand(), c.seedCommand(), c.runCommand(), c.tailCommand(), c.auditCommand(), c.logsCommand(), c.reconcileCommand(), c.replayCommand(), c.aclCommand(), c.gatewayCommand(), c.demoCommand())
 	return root
 }
 
@@ -110,6 +110,8 @@ func (c *cli) runCommand() *cobra.Command {
 	f.Duration("ledger-retention", 0, "how long the ledger remembers a row that is not Wuhan's (default 24h)")
 	f.Duration("transfer-log-retention", 0, "how long the download and distribution logs keep an entry (default 4320h, 180 days)")
 	f.String("http-addr", "", "serve /metrics, /healthz and /readyz on host:port; empty serves nothing (default 127.0.0.1:9464)")
+	f.Bool("gateway-enabled", false, "serve the sign-for and feedback gateway on gateway_addr too (see bridge gateway)")
+	f.String("gateway-addr", "", "where the gateway listens with --gateway-enabled (default 127.0.0.1:8315)")
 	f.Duration("reconcile-interval", 0, "how often to reconcile delivery and source; 0 turns it off (default 1h)")
 	addSourceFlags(f)
 	f.String("consumer-groups", "", "district consumer groups to check, unit=group[,unit=group] (BRIDGE_CONSUMER_GROUPS)")

@@ -34,13 +34,15 @@ type Hop struct {
 }
 
 // HopDetail says why: the rule that decided, the parent a parked row waits for, a quarantine reason, how a row
-// came into a batch other than by capture, or the event a stored row was distributed as.
+// came into a batch other than by capture, the event a stored row was distributed as, or who asked the gateway.
 type HopDetail struct {
 	Rule    string `json:"rule,omitempty"`
 	Waiting string `json:"waiting_for,omitempty"` // "<table> <id>"
 	Reason  string `json:"reason,omitempty"`
 	Via     string `json:"via,omitempty"`
 	Event   string `json:"event,omitempty"`
+	// Caller is who asked the gateway for it: a unit code, or the hotline caller acting for the unit.
+	Caller string `json:"caller,omitempty"`
 }
 
 // Hop names. They are wire names of the audit topic and values in the audit trail: never rename one.

@@ -122,7 +122,7 @@ func where(h events.Hop) string {
 func detail(h events.Hop) string {
 	var s string
 	if d := h.Detail; d != nil {
-		for _, part := range [][2]string{{"rule", d.Rule}, {"waiting for", d.Waiting}, {"reason", d.Reason}, {"via", d.Via}, {"event", d.Event}} {
+		for _, part := range [][2]string{{"rule", d.Rule}, {"waiting for", d.Waiting}, {"reason", d.Reason}, {"via", d.Via}, {"event", d.Event}, {"caller", d.Caller}} {
 			if part[1] != "" {
 				s += part[0] + " " + part[1] + "; "
 			}

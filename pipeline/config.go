@@ -72,6 +72,26 @@ type Config struct {
 	// ReplayRowsPerS bounds how fast a replay reads and sends (0: no bound); the national platform is shared.
 	ReplayRowsPerS float64 `koanf:"replay_rows_per_s"`
 	KafkaSecurity  `koanf:",squash"`
+	Gateway        `koanf:",squash"`
+}
+
+// Gateway configures the sign-for and feedback gateway (bridge gateway, and bridge run with gateway_enabled).
+type Gateway struct {
+	// GatewayAddr is where the gateway listens.
+	GatewayAddr string `koanf:"gateway_addr"`
+	// GatewayEnabled makes bridge run serve the gateway too; bridge gateway always does.
+	GatewayEnabled bool `koanf:"gateway_enabled"`
+	// GatewayHotline is the caller that acts for any unit (the 12345 hotline); empty: none does.
+	GatewayHotline string `koanf:"gateway_hotline"`
+	// GatewayMaxBody is the largest request body read, in bytes.
+	GatewayMaxBody int64 `koanf:"gateway_max_body"`
+	// GatewayRate and GatewayBurst bound each caller's requests per second, per gateway instance.
+	GatewayRate  float64 `koanf:"gateway_rate"`
+	GatewayBurst int     `koanf:"gateway_burst"`
+	// GatewayRequestTimeout bounds one request's work, the store's included.
+	GatewayRequestTimeout time.Duration `koanf:"gateway_request_timeout"`
+	// GatewayConfirmInterval is how often accepted requests are checked against the captured national rows.
+	GatewayConfirmInterval time.Duration `koanf:"gateway_confirm_interval"`
 }
 
 // KafkaSecurity is how the bridge authenticates to the broker and checks it. The password is named by a file,
@@ -104,17 +124,25 @@ func defaults() map[string]any {
 		"ledger_retention": "24h",
 		"audit_retention":  "4320h",
 		// 180 days: the Cybersecurity Law asks network logs be kept at least six months.
-		"transfer_log_retention":  "4320h",
-		"log_format":              "auto",
-		"http_addr":               "127.0.0.1:9464",
-		"reconcile_interval":      "1h",
-		"kafka_security_protocol": kafka.Plaintext,
-		"kafka_sasl_mechanism":    kafka.SCRAMSHA512,
-		"reconcile_window":        "24h",
-		"reconcile_depth":         "720h",
-		"reconcile_rows_per_s":    5000,
-		"capture_retention":       "0s",
-		"replay_rows_per_s":       0,
+		"transfer_log_retention":   "4320h",
+		"log_format":               "auto",
+		"http_addr":                "127.0.0.1:9464",
+		"reconcile_interval":       "1h",
+		"kafka_security_protocol":  kafka.Plaintext,
+		"kafka_sasl_mechanism":     kafka.SCRAMSHA512,
+		"reconcile_window":         "24h",
+		"reconcile_depth":          "720h",
+		"reconcile_rows_per_s":     5000,
+		"capture_retention":        "0s",
+		"replay_rows_per_s":        0,
+		"gateway_addr":             "127.0.0.1:8315",
+		"gateway_enabled":          false,
+		"gateway_hotline":          "12345",
+		"gateway_max_body":         64 << 10,
+		"gateway_rate":             10,
+		"gateway_burst":            20,
+		"gateway_request_timeout":  "10s",
+		"gateway_confirm_interval": "5s",
 	}
 }
 
@@ -227,7 +255,7 @@ func (c Config) Validate(needs Needs) error {
 	check(c.LedgerRetention < time.Hour, "ledger_retention must be at least 1h (a redelivery after a crash must still find the newer version), got %s", c.LedgerRetention)
 	check(c.TransferLogRetention < time.Hour, "transfer_log_retention must be at least 1h, got %s (the Cybersecurity Law asks for six months, 4320h)", c.TransferLogRetention)
 	check(!logFormats[c.LogFormat], "log_format must be auto, json or text, got %q", c.LogFormat)
-	errs = append(errs, checkHTTPAddr(c.HTTPAddr))
+	errs = append(errs, checkHTTPAddr(c.HTTPAddr), c.Gateway.validate())
 	check(c.CaptureRetention != 0 && c.CaptureRetention < time.Hour, "capture_retention must be 0 (the broker's default) or at least 1h, got %s", c.CaptureRetention)
 	check(c.ReplayRowsPerS < 0, "replay_rows_per_s must not be negative (0: no bound), got %g", c.ReplayRowsPerS)
 	check(c.ReconcileInterval != 0 && c.ReconcileInterval < time.Minute, "reconcile_interval must be 0 (off) or at least 1m, got %s", c.ReconcileInterval)
@@ -239,7 +267,7 @@ func (c Config) Validate(needs Needs) error {
 	if _, err := c.units(); err != nil {
 		errs = append(errs, err)
 	} else {
-		errs = append(errs, c.checkConsumerGroups())
+		errs = append(errs, c.checkConsumerGroups(), c.checkHotline())
 	}
 	check(!map[string]bool{"debug": true, "info": true, "warn": true, "error": true}[c.LogLevel],
 		"log_level must be debug, info, warn or error, got %q", c.LogLevel)

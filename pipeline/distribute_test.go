@@ -93,7 +93,7 @@ func assertContractHeaders(t *testing.T, r kafka.Record) {
 	}
 	check(h[events.HeaderSpecVersion] != "1.0", "ce_specversion")
 	check(len(h[events.HeaderID]) != 32, "ce_id")
-	check(!regexp.MustCompile(`^[a-z_]+\.(upserted|deleted|removed)$`).MatchString(h[events.HeaderType]), "ce_type")
+	check(!regexp.MustCompile(`^([a-z_]+\.(upserted|deleted|removed)|registration\.signed|(initial|final)_feedback\.submitted)$`).MatchString(h[events.HeaderType]), "ce_type")
 	check(h[events.HeaderSource] != events.EventSource, "ce_source")
 	check(h[events.HeaderSubject] == "", "ce_subject")
 	_, err := time.Parse(time.RFC3339Nano, h[events.HeaderTime])
@@ -111,10 +111,13 @@ func payloadValidator(t *testing.T) func(kafka.Record) {
 	compiler := jsonschema.NewCompiler()
 	compiled := map[string]*jsonschema.Schema{}
 	return func(r kafka.Record) {
-		path := schemas.PayloadSchema(r.Headers[events.HeaderType])
+		files, path := schemas.Payloads, schemas.PayloadSchema(r.Headers[events.HeaderType])
+		if _, change, _ := strings.Cut(r.Headers[events.HeaderType], "."); change == events.EventSigned || change == events.EventSubmitted {
+			files, path = schemas.Gateway, schemas.GatewayEventSchema(r.Headers[events.HeaderType])
+		}
 		s, ok := compiled[path]
 		if !ok {
-			raw, err := schemas.Payloads.ReadFile(path)
+			raw, err := files.ReadFile(path)
 			if err != nil {
 				t.Fatalf("no schema for %s: %v", r.Headers[events.HeaderType], err)
 			}

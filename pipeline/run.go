@@ -14,6 +14,7 @@ import (
 	"hotline-bridge/handlers/audit"
 	"hotline-bridge/handlers/capture"
 	"hotline-bridge/handlers/distribute"
+	"hotline-bridge/handlers/gateway"
 	"hotline-bridge/handlers/jurisdiction"
 	"hotline-bridge/handlers/reconcile"
 	"hotline-bridge/handlers/replay"
@@ -98,6 +99,13 @@ func RunCounted(ctx context.Context, cfg Config, log *slog.Logger, untilIdle boo
 	if !untilIdle { // replay jobs handed to the bridges (bridge replay --submit) run beside the live flow
 		workers.Go(func() { runHandedReplays(runCtx, log, b.replays, 2*time.Second) })
 	}
+	gw, err := b.serveGateway(runCtx, &workers)
+	if err != nil {
+		stop(nil)
+		closeRouter(router, log)
+		workers.Wait()
+		return err
+	}
 	workers.Go(func() {
 		// A router that stops while the bridge runs would leave capture filling topics nobody sorts.
 		if err := <-routerDone; runCtx.Err() == nil {
@@ -118,9 +126,24 @@ func RunCounted(ctx context.Context, cfg Config, log *slog.Logger, untilIdle boo
 		err = cause // the router failed, and everything else stopped because of it
 	}
 	stop(nil)
+	gw.shutdown(log)
 	closeRouter(router, log)
 	workers.Wait()
 	return err
+}
+
+// serveGateway serves the sign-for and feedback gateway beside the flow when gateway_enabled, with its
+// confirmer among the workers; nil (nothing to shut down) otherwise.
+func (b *bridge) serveGateway(ctx context.Context, workers *sync.WaitGroup) (*gatewayServer, error) {
+	if !b.cfg.GatewayEnabled {
+		return nil, nil
+	}
+	g, err := startGateway(ctx, b.cfg, b.log, b.store)
+	if err != nil {
+		return nil, err
+	}
+	workers.Go(func() { gateway.RunConfirmer(ctx, g.store, b.cfg.GatewayConfirmInterval, b.log) })
+	return g, nil
 }
 
 func open(ctx context.Context, cfg Config, log *slog.Logger, counts *RunProgress) (_ *bridge, err error) {
@@ -287,10 +310,11 @@ func (b *bridge) waitAudited(ctx context.Context) error {
 	return nil
 }
 
-// allTopics is every topic the bridge writes: capture, quarantine, audit, one per unit and broadcast.
+// allTopics is every topic the bridge writes: capture, quarantine, audit, one per unit, broadcast and upstream
+// (the gateway's events for the national platform).
 func (c Config) allTopics(units *jurisdiction.Units) []string {
 	topics := append(c.captureTopics(), QuarantineTopic(c.TopicPrefix), events.AuditTopic(c.TopicPrefix),
-		events.UnitTopic(c.TopicPrefix, events.BroadcastUnit))
+		events.UnitTopic(c.TopicPrefix, events.BroadcastUnit), events.UnitTopic(c.TopicPrefix, events.UpstreamUnit))
 	for _, code := range units.Codes() {
 		topics = append(topics, events.UnitTopic(c.TopicPrefix, code))
 	}

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+
+	"hotline-bridge/events"
 )
 
 // State is a unit's rows by table and id, as a district system that follows our contract holds them.
@@ -15,6 +17,9 @@ func (s State) Apply(ceType string, value []byte) error {
 	table, change, ok := strings.Cut(ceType, ".")
 	if !ok {
 		return fmt.Errorf("event type %q is not <table>.<change>", ceType)
+	}
+	if change == events.EventSigned || change == events.EventSubmitted {
+		return nil // a gateway notice: the row changes when the national platform takes it and the bridge captures it
 	}
 	var row struct {
 		ID string `json:"id"`

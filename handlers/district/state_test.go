@@ -35,3 +35,19 @@ func TestApplyFollowsTheContract(t *testing.T) {
 		t.Fatal("a malformed event type was accepted")
 	}
 }
+
+// The gateway's notices change no row: the row changes when the national platform takes them.
+func TestApplySkipsGatewayNotices(t *testing.T) {
+	s := district.State{}
+	if err := s.Apply("registration.upserted", []byte(`{"id":"R1","handler_id":null}`)); err != nil {
+		t.Fatal(err)
+	}
+	for _, typ := range []string{"registration.signed", "initial_feedback.submitted", "final_feedback.submitted"} {
+		if err := s.Apply(typ, []byte(`{"request_id":"gw-1","registration_id":"R1"}`)); err != nil {
+			t.Fatalf("%s: %v", typ, err)
+		}
+	}
+	if got := s.Count(); len(got) != 1 || got["registration"] != 1 || string(s["registration"]["R1"]) != `{"id":"R1","handler_id":null}` {
+		t.Fatalf("after the notices: %v %s, want R1 alone and unchanged", got, s["registration"]["R1"])
+	}
+}
