@@ -98,6 +98,10 @@ func RunCounted(ctx context.Context, cfg Config, log *slog.Logger, untilIdle boo
 	if !untilIdle { // replay jobs handed to the bridges (bridge replay --submit) run beside the live flow
 		workers.Go(func() { runHandedReplays(runCtx, log, b.replays, 2*time.Second) })
 	}
+	if cfg.InspectInterval > 0 && !untilIdle { // kept in bridge.inspection for the status page
+		workers.Go(func() { scheduleInspection(runCtx, log, cfg) })
+	}
+	workers.Go(func() { b.reloadUnitsOnHangup(runCtx) })
 	workers.Go(func() {
 		// A router that stops while the bridge runs would leave capture filling topics nobody sorts.
 		if err := <-routerDone; runCtx.Err() == nil {
