@@ -28,10 +28,10 @@ func NewInspection(store, upstream *pgxpool.Pool, maxCommitDelay time.Duration) 
 	return &Inspection{store: store, lag: NewMetricsState(store, upstream, maxCommitDelay)}
 }
 
-// ServerVersion is a database's version as it reports it, e.g. "PostgreSQL 15.10 (Debian 15.10-0+deb12u1) …".
+// ServerVersion is a database's version as it reports it, e.g. "PostgreSQL 15.18 (Debian 15.18-0+deb12u1)".
 func ServerVersion(ctx context.Context, db *pgxpool.Pool) (string, error) {
 	var v string
-	if err := db.QueryRow(ctx, `SELECT version()`).Scan(&v); err != nil {
+	if err := db.QueryRow(ctx, `SELECT 'PostgreSQL ' || current_setting('server_version')`).Scan(&v); err != nil {
 		return "", fmt.Errorf("ask the server's version: %w", err)
 	}
 	return v, nil
