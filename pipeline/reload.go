@@ -20,6 +20,7 @@ func (b *bridge) reloadUnitsOnHangup(ctx context.Context) {
 	hangups := make(chan os.Signal, 1)
 	signal.Notify(hangups, syscall.SIGHUP)
 	defer signal.Stop(hangups)
+	b.log.Info("SIGHUP reloads the unit catalogue", "units", b.cfg.Units)
 	for {
 		select {
 		case <-ctx.Done():
