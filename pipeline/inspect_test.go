@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -181,13 +182,26 @@ func TestInspectIsCleanThenWarnsOfQuarantineOrphanAndLaggingGroupThenCriticalWit
 		}
 	}
 
+	// The command exits with the status: 2 here, its table on stdout.
+	cmd := exec.Command(buildBridge(t), "inspect", "--upstream-url="+e.cfg.UpstreamURL, "--store-url="+e.cfg.StoreURL,
+		"--kafka-brokers="+stopped, "--topic-prefix="+e.cfg.TopicPrefix, "--consumer-groups=420106="+group, "--log-level=warn")
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err = cmd.Run()
+	if exit, ok := errors.AsType[*exec.ExitError](err); !ok || exit.ExitCode() != 2 || !strings.Contains(stdout.String(), ": CRITICAL\n") {
+		t.Errorf("bridge inspect without a broker: %v, want exit status 2 and CRITICAL on stdout:\n%s\nstderr:\n%s", err, stdout.String(), stderr.String())
+	}
+	if want := "bridge: inspection: critical, "; !strings.HasPrefix(stderr.String(), want) {
+		t.Errorf("bridge inspect's stderr %q, want it to start %q", stderr.String(), want)
+	}
+
 	// Each inspection was kept for the status page, the newest last.
 	latest, ok, err := postgres.LatestInspection(context.Background(), store.db)
 	if err != nil || !ok || latest.Status != inspect.Critical || latest.Trigger != inspect.TriggerCommand {
 		t.Errorf("latest kept inspection: %v %v, status %s trigger %s; want the critical one from the command", ok, err, latest.Status, latest.Trigger)
 	}
 	kept := store.strings(t, `SELECT status FROM bridge.inspection ORDER BY id`)
-	if !slices.Equal(kept, []string{"ok", "warning", "warning", "critical"}) {
-		t.Errorf("bridge.inspection holds %v, want ok, warning (twice: JSON and table), critical", kept)
+	if !slices.Equal(kept, []string{"ok", "warning", "warning", "critical", "critical"}) {
+		t.Errorf("bridge.inspection holds %v, want ok, warning (twice: JSON and table), critical (twice: JSON and the command)", kept)
 	}
 }
