@@ -162,6 +162,14 @@ func TestBackupRestoredIntoAFreshDatabaseReconcilesCleanAndResumesCapture(t *tes
 	if n := target.count(t, `SELECT count(*) FROM bridge.outbox WHERE published_at IS NULL`); n != 0 {
 		t.Errorf("%d events unpublished after the resumed run", n)
 	}
+
+	// Told to, a restore replaces what the backup holds in a database that is not empty.
+	if err := restoreFrom(restored.cfg, dir, true); err != nil {
+		t.Fatalf("restore --force: %v", err)
+	}
+	if n := target.count(t, `SELECT count(*) FROM wuhan.registration WHERE id = 'R-NEW'`); n != 0 {
+		t.Errorf("after restore --force the store still holds R-NEW, which came after the backup")
+	}
 }
 
 // rowsAboveWatermarks counts the upstream rows past the store's durable capture watermarks: what capture reads

@@ -63,7 +63,8 @@ func dependency(t *testing.T, r inspect.Report, name string) inspect.Dependency 
 }
 
 func TestInspectIsCleanThenWarnsOfQuarantineOrphanAndLaggingGroupThenCriticalWithoutBroker(t *testing.T) {
-	e := newBridgeEnv(t, testenv.KafkaBrokers(t))
+	broker := testenv.OwnKafka(t) // stopped at the end
+	e := newBridgeEnv(t, []string{broker.Addr()})
 	const group = "wuhan12315.420106.sync"
 	e.cfg.ConsumerGroups = map[string]string{"420106": group}
 	e.exec(t, treeSQL)
@@ -157,8 +158,10 @@ func TestInspectIsCleanThenWarnsOfQuarantineOrphanAndLaggingGroupThenCriticalWit
 	}
 
 	// The broker stops: critical, naming it; the HTML page says so too.
-	stopped := closedPort(t)
-	e.cfg.KafkaBrokers = []string{stopped}
+	stopped := broker.Addr()
+	if err := broker.Stop(); err != nil {
+		t.Fatal(err)
+	}
 	page := filepath.Join(t.TempDir(), "inspection.html")
 	var html []byte
 	r, code = inspectOnce(t, e.cfg, page)
