@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -169,7 +170,7 @@ func scheduleInspection(ctx context.Context, log *slog.Logger, cfg Config) {
 			if err := in.state.Save(ctx, report, cfg.InspectRetention); err != nil && ctx.Err() == nil {
 				log.Warn("the scheduled inspection could not be kept; retrying at the next interval", "error", err)
 			} else if report.Status != inspect.OK {
-				log.Warn("inspection found problems", "status", report.Status, "findings", len(report.Findings))
+				log.Warn("inspection found problems; bridge inspect shows them", "status", report.Status, "checks", findingChecks(report))
 			}
 			wait = cfg.InspectInterval
 		}
@@ -179,4 +180,16 @@ func scheduleInspection(ctx context.Context, log *slog.Logger, cfg Config) {
 		case <-time.After(wait):
 		}
 	}
+}
+
+// findingChecks names the checks that found something, once each, for a log line (the messages stay in the
+// report: they name row ids).
+func findingChecks(r inspect.Report) []string {
+	var checks []string
+	for _, f := range r.Findings {
+		if !slices.Contains(checks, f.Check) {
+			checks = append(checks, f.Check)
+		}
+	}
+	return checks
 }
