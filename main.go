@@ -17,6 +17,13 @@ func main() {
 	stop()
 	if err != nil && !errors.Is(err, context.Canceled) {
 		fmt.Fprintln(os.Stderr, "bridge:", err)
+		// bridge inspect says warning (1) from critical (2); everything else that fails exits 1.
+		if coded, ok := errors.AsType[interface {
+			error
+			ExitCode() int
+		}](err); ok {
+			os.Exit(coded.ExitCode())
+		}
 		os.Exit(1)
 	}
 }

@@ -71,8 +71,12 @@ type Config struct {
 	CaptureRetention time.Duration `koanf:"capture_retention"`
 	// ReplayRowsPerS bounds how fast a replay reads and sends (0: no bound); the national platform is shared.
 	ReplayRowsPerS float64 `koanf:"replay_rows_per_s"`
-	KafkaSecurity  `koanf:",squash"`
-	Gateway        `koanf:",squash"`
+	// PGBinDir is where bridge backup and restore find pg_dump and pg_restore; empty: the Debian directory of the
+	// store server's major version, else PATH.
+	PGBinDir      string `koanf:"pg_bin_dir"`
+	KafkaSecurity `koanf:",squash"`
+	InspectConfig `koanf:",squash"`
+	Gateway       `koanf:",squash"`
 }
 
 // Gateway configures the sign-for and feedback gateway (bridge gateway, and bridge run with gateway_enabled).
@@ -143,6 +147,7 @@ func defaults() map[string]any {
 		"gateway_burst":            20,
 		"gateway_request_timeout":  "10s",
 		"gateway_confirm_interval": "5s",
+		"pg_bin_dir":               "",
 	}
 }
 
@@ -150,6 +155,7 @@ func defaults() map[string]any {
 func LoadConfig(path string, flags *pflag.FlagSet) (Config, error) {
 	k := koanf.New(".")
 	_ = k.Load(confmap.Provider(defaults(), "."), nil)
+	_ = k.Load(confmap.Provider(inspectDefaults(), "."), nil)
 	if path != "" {
 		if err := k.Load(file.Provider(path), yaml.Parser()); err != nil {
 			return Config{}, fmt.Errorf("read config file %s: %w", path, err)
@@ -264,6 +270,7 @@ func (c Config) Validate(needs Needs) error {
 	check(c.ReconcileWindow >= time.Minute && c.ReconcileDepth/c.ReconcileWindow > 10000,
 		"reconcile_depth %s is over 10000 windows of %s: take a larger reconcile_window", c.ReconcileDepth, c.ReconcileWindow)
 	check(c.ReconcileRowsPerS < 1, "reconcile_rows_per_s must be at least 1, got %d", c.ReconcileRowsPerS)
+	errs = append(errs, c.InspectConfig.validate())
 	if _, err := c.units(); err != nil {
 		errs = append(errs, err)
 	} else {

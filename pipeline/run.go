@@ -99,6 +99,10 @@ func RunCounted(ctx context.Context, cfg Config, log *slog.Logger, untilIdle boo
 	if !untilIdle { // replay jobs handed to the bridges (bridge replay --submit) run beside the live flow
 		workers.Go(func() { runHandedReplays(runCtx, log, b.replays, 2*time.Second) })
 	}
+	if cfg.InspectInterval > 0 && !untilIdle { // kept in bridge.inspection for the status page
+		workers.Go(func() { scheduleInspection(runCtx, log, cfg) })
+	}
+	workers.Go(func() { b.reloadUnitsOnHangup(runCtx) })
 	gw, err := b.serveGateway(runCtx, &workers)
 	if err != nil {
 		stop(nil)

@@ -197,12 +197,13 @@ func (t *tally) groupFindings(healed healedCounts) []Finding {
 
 func (t *tally) groupFinding(p int32, unread, healed int64) Finding {
 	c, span := t.committed[p], t.layout.Partitions[p]
+	lag, unreadable := GroupPosition(c, span)
 	f := Finding{Check: CheckDelivery, Subject: SubjectGroup, Unit: t.unit, Topic: t.topic, Group: t.group, Partition: &p,
-		Expected: max(span.End-c, 0), Found: max(span.End-max(c, span.Start), 0), Missing: unread, Repaired: healed}
+		Expected: max(span.End-c, 0), Found: lag, Missing: unread, Repaired: healed}
 	f.Detail = fmt.Sprintf("committed %d, log start %d, end %d, lag %d", c, span.Start, span.End, f.Found)
 	switch {
-	case c < span.Start:
-		f.Detail += fmt.Sprintf("; %d events below the log start the group can no longer read", span.Start-c)
+	case unreadable > 0:
+		f.Detail += fmt.Sprintf("; %d events below the log start the group can no longer read", unreadable)
 	case c > span.End:
 		f.Detail += "; committed beyond the end (the topic was recreated or lost its tail): the group resets by its own auto.offset.reset"
 	}
@@ -210,4 +211,11 @@ func (t *tally) groupFinding(p int32, unread, healed int64) Finding {
 		f.Detail += fmt.Sprintf("; %d rows' latest event among them", unread)
 	}
 	return f
+}
+
+// GroupPosition is where a consumer group that committed offset committed stands on a partition spanning span:
+// lag is what it has yet to read and still can (end − max(committed, log start)), unreadable what lies below the
+// log start that it can no longer read (log start − committed). Shared with bridge inspect.
+func GroupPosition(committed int64, span Span) (lag, unreadable int64) {
+	return max(span.End-max(committed, span.Start), 0), max(span.Start-committed, 0)
 }

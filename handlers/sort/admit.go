@@ -182,7 +182,7 @@ func (b *batch) waitsFor(it *item, regs jurisdiction.RegistrationLookup) *jurisd
 	if it.err != nil {
 		return nil
 	}
-	verdict, err := b.sorter.units.Decide(it.kind, it.row, &b.tree, regs)
+	verdict, err := b.units.Decide(it.kind, it.row, &b.tree, regs)
 	if err != nil {
 		return nil
 	}

@@ -47,6 +47,7 @@ type Rejected struct {
 // ledger and the tree know for many rows at once and writes everything it decided in one go at the end.
 type batch struct {
 	sorter     *Sorter
+	units      *jurisdiction.Units // the catalogue this batch decides under, whatever SetUnits does meanwhile
 	tx         Tx
 	tree       treeView
 	ledger     map[Ref]seen // rows looked up or decided in this batch; absent: not looked up yet

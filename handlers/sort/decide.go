@@ -181,7 +181,7 @@ func (b *batch) saveTree(it *item) (moved bool, undo func()) {
 
 func (b *batch) verdict(ctx context.Context, it *item) (jurisdiction.Verdict, error) {
 	look := &lookups{ctx: ctx, batch: b}
-	verdict, err := b.sorter.units.Decide(it.kind, it.row, &b.tree, look)
+	verdict, err := b.units.Decide(it.kind, it.row, &b.tree, look)
 	if look.err != nil {
 		return verdict, look.err
 	}

@@ -8,6 +8,7 @@ import (
 	"maps"
 	"regexp"
 	"slices"
+	"sync/atomic"
 
 	"github.com/tidwall/gjson"
 
@@ -31,7 +32,8 @@ func (e *BadRowError) Error() string {
 
 // Sorter decides and stores captured row versions, a batch per store transaction.
 type Sorter struct {
-	units    *jurisdiction.Units
+	// units is swapped whole by SetUnits (bridge run reloads the catalogue on SIGHUP); a batch reads it once.
+	units    atomic.Pointer[jurisdiction.Units]
 	store    Store
 	upstream Upstream
 	tree     *treeCache
@@ -41,8 +43,14 @@ type Sorter struct {
 
 // NewSorter builds a sorter over the unit catalogue.
 func NewSorter(units *jurisdiction.Units, store Store, upstream Upstream) *Sorter {
-	return &Sorter{units: units, store: store, upstream: upstream, tree: newTreeCache()}
+	s := &Sorter{store: store, upstream: upstream, tree: newTreeCache()}
+	s.units.Store(units)
+	return s
 }
+
+// SetUnits replaces the unit catalogue for every batch that starts after it; a batch under way finishes with the
+// catalogue it started with, so no batch decides under two.
+func (s *Sorter) SetUnits(units *jurisdiction.Units) { s.units.Store(units) }
 
 // Sort decides one captured row version and everything that decision carries along. A bad row comes back as
 // *BadRowError.
@@ -124,7 +132,7 @@ const maxConflicts = 5
 func (s *Sorter) newBatch(ctx context.Context, tx Tx, unstorable map[string]string) *batch {
 	version, orgs := s.tree.snapshot()
 	return &batch{
-		sorter: s, tx: tx, tree: treeView{version: version, base: orgs}, ledger: map[Ref]seen{}, unstorable: unstorable,
+		sorter: s, units: s.units.Load(), tx: tx, tree: treeView{version: version, base: orgs}, ledger: map[Ref]seen{}, unstorable: unstorable,
 		trail: newTrail(ctx),
 	}
 }

@@ -2,9 +2,6 @@ package deploy_test
 
 import (
 	"context"
-	"log/slog"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"regexp"
@@ -13,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"gopkg.in/yaml.v3"
 
 	"hotline-bridge/infra/metrics"
@@ -114,23 +110,7 @@ func readYAML(t *testing.T, path string, v any) {
 
 // The rules name only metrics the bridge exports: a renamed metric must not leave an alert that never fires.
 func TestAlertRulesUseTheBridgesMetrics(t *testing.T) {
-	m := metrics.New()
-	for _, c := range []prometheus.Collector{
-		metrics.NewStateCollector(fixedState{}),
-		metrics.NewHealth(metrics.Dependency{Name: "store", Probe: func(context.Context) error { return nil }}),
-	} {
-		if err := m.Register(c); err != nil {
-			t.Fatal(err)
-		}
-	}
-	rec := httptest.NewRecorder()
-	m.Handler(slog.New(slog.DiscardHandler)).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
-	exported := map[string]bool{}
-	for _, line := range strings.Split(rec.Body.String(), "\n") {
-		if name, ok := strings.CutPrefix(line, "# TYPE "); ok {
-			exported[strings.Fields(name)[0]] = true
-		}
-	}
+	exported := exportedMetrics(t)
 	rules, err := os.ReadFile(rulesFile)
 	if err != nil {
 		t.Fatal(err)
