@@ -89,7 +89,7 @@ func TestStatusPageShowsTheFlowAndUpdatesItselfInChromium(t *testing.T) {
 	if err := chromedp.Do(waitCtx, chromedp.Poll[chromedp.Void](`document.querySelector('#flow tr[data-unit="420106"] td:nth-child(4)').textContent.trim() === "`+want+`" && window.notReloaded === "yes"`)); err != nil {
 		t.Fatalf("the open page did not come to show %s events for 420106 by itself: %v (it shows %s)", want, err, cell(`#flow tr[data-unit="420106"] td:nth-child(4)`))
 	}
-	shot, err := chromedp.Run(ctx, chromedp.FullScreenshot(90))
+	shot, err := chromedp.Run(ctx, chromedp.FullScreenshot(100)) // 100: PNG; below, JPEG
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,7 +18,7 @@ type Snapshot struct {
 	Parked         inspect.Backlog         `json:"parked"`
 	Quarantine     inspect.Backlog         `json:"quarantine"`
 	Outbox         inspect.Backlog         `json:"outbox"`
-	Alerts         []inspect.Finding       `json:"alerts"` // unready dependencies now, and the last inspection's findings
+	Alerts         []inspect.Finding       `json:"alerts"` // what is wrong now: the dependencies that do not answer
 	Inspection     *Inspection             `json:"inspection"`
 	Reconciliation *inspect.Reconciliation `json:"reconciliation"`
 	// Unavailable names the parts that could not be read this time, and why (the rest is still shown).
@@ -42,12 +42,12 @@ type UnitFlow struct {
 	LastSent *time.Time `json:"last_sent"`
 }
 
-// Inspection is when the last inspection ran and how it ended.
+// Inspection is when the last inspection ran, how it ended, and what it found over the thresholds then.
 type Inspection struct {
-	StartedAt time.Time      `json:"started_at"`
-	Trigger   string         `json:"trigger"`
-	Status    inspect.Status `json:"status"`
-	Findings  int            `json:"findings"`
+	StartedAt time.Time         `json:"started_at"`
+	Trigger   string            `json:"trigger"`
+	Status    inspect.Status    `json:"status"`
+	Findings  []inspect.Finding `json:"findings"`
 }
 
 // Store is the bridge's state as the page reads it.
@@ -113,8 +113,7 @@ func (s *Source) Snapshot(ctx context.Context) Snapshot {
 	last, err := s.Store.LastInspection(ctx)
 	note("inspection", err)
 	if last != nil {
-		snap.Inspection = &Inspection{StartedAt: last.StartedAt, Trigger: last.Trigger, Status: last.Status, Findings: len(last.Findings)}
-		snap.Alerts = append(snap.Alerts, last.Findings...)
+		snap.Inspection = &Inspection{StartedAt: last.StartedAt, Trigger: last.Trigger, Status: last.Status, Findings: last.Findings}
 	}
 	return snap
 }
