@@ -187,6 +187,7 @@ func open(ctx context.Context, cfg Config, log *slog.Logger, counts *RunProgress
 	}
 	b.sorter = sort.NewSorter(units, b.dedicated, postgres.NewUpstreamSource(b.upstream))
 	b.sorter.OnBatch = b.observer.metrics.Sorted
+	b.observer.serveStatus(cfg, log, b.sorter.Units)
 	if b.sender, err = kafka.NewSender(cfg.kafka(), cfg.TopicPrefix); err != nil {
 		return nil, err
 	}

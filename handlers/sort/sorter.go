@@ -52,6 +52,9 @@ func NewSorter(units *jurisdiction.Units, store Store, upstream Upstream) *Sorte
 // catalogue it started with, so no batch decides under two.
 func (s *Sorter) SetUnits(units *jurisdiction.Units) { s.units.Store(units) }
 
+// Units is the catalogue batches starting now decide under.
+func (s *Sorter) Units() *jurisdiction.Units { return s.units.Load() }
+
 // Sort decides one captured row version and everything that decision carries along. A bad row comes back as
 // *BadRowError.
 func (s *Sorter) Sort(ctx context.Context, v events.RowVersion) error {

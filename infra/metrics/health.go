@@ -35,6 +35,14 @@ type Result struct {
 	Err  error
 }
 
+// Detail is why the dependency did not answer, on one line; empty when it did.
+func (r Result) Detail() string {
+	if r.Err == nil {
+		return ""
+	}
+	return oneLine(r.Err)
+}
+
 // Check probes every dependency at once, each within checkTimeout.
 func (h *Health) Check(ctx context.Context) []Result {
 	ctx, cancel := context.WithTimeout(ctx, checkTimeout)

@@ -97,6 +97,9 @@ var Kcat = Tool{Command: "kcat", Package: "kcat"}
 // exporter and its collectors) are left out.
 var Promtool = Tool{Command: "promtool", Package: "prometheus"}
 
+// Chromium loads the status page in its test, headless.
+var Chromium = Tool{Command: "/usr/bin/chromium", Package: "chromium"}
+
 // EnsureTools installs the missing tools with apt-get (one update, one install) when we are root; otherwise it
 // says which to install.
 func EnsureTools(log io.Writer, tools ...Tool) error {

@@ -40,7 +40,7 @@ func run(args []string) int {
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
 	defer signal.Stop(sigs)
 
-	if err := testenv.EnsureTools(os.Stderr, testenv.Kcat, testenv.Promtool); err != nil {
+	if err := testenv.EnsureTools(os.Stderr, testenv.Kcat, testenv.Promtool, testenv.Chromium); err != nil {
 		fmt.Fprintf(os.Stderr, "testenv: %v\n", err)
 		return 1
 	}
