@@ -71,7 +71,12 @@ type Config struct {
 	CaptureRetention time.Duration `koanf:"capture_retention"`
 	// ReplayRowsPerS bounds how fast a replay reads and sends (0: no bound); the national platform is shared.
 	ReplayRowsPerS float64 `koanf:"replay_rows_per_s"`
-	KafkaSecurity  `koanf:",squash"`
+
+	// KafkaSessionTimeout is how long after a bridge instance dies (SIGKILL, a lost host) the broker hands its
+	// share of the sort, quarantine and audit consumers to the instances still running, or to its restart.
+	KafkaSessionTimeout time.Duration `koanf:"kafka_session_timeout"`
+
+	KafkaSecurity `koanf:",squash"`
 }
 
 // KafkaSecurity is how the bridge authenticates to the broker and checks it. The password is named by a file,
@@ -110,6 +115,7 @@ func defaults() map[string]any {
 		"reconcile_interval":      "1h",
 		"kafka_security_protocol": kafka.Plaintext,
 		"kafka_sasl_mechanism":    kafka.SCRAMSHA512,
+		"kafka_session_timeout":   "10s",
 		"reconcile_window":        "24h",
 		"reconcile_depth":         "720h",
 		"reconcile_rows_per_s":    5000,
@@ -215,6 +221,8 @@ func (c Config) Validate(needs Needs) error {
 		check(c.Replication < 1, "replication must be at least 1, got %d", c.Replication)
 		_, err := sarama.ParseKafkaVersion(c.KafkaVersion)
 		check(err != nil, "kafka_version %q is not a Kafka release such as 4.1.0", c.KafkaVersion)
+		check(c.KafkaSessionTimeout < time.Second || c.KafkaSessionTimeout > 30*time.Minute,
+			"kafka_session_timeout must be 1s..30m (and within the broker's group.min/max.session.timeout.ms, 6s..30m by default), got %s", c.KafkaSessionTimeout)
 		errs = append(errs, c.KafkaSecurity.validate())
 	}
 	check(!topicPrefixPattern.MatchString(c.TopicPrefix), "topic_prefix %q: use letters, digits, '.', '_' or '-'", c.TopicPrefix)
