@@ -62,7 +62,7 @@ func TestSIGKILLAtRandomMomentsWhileTheUpstreamChangesLosesNothing(t *testing.T)
 		_ = cmd.Wait()
 		at := takeProgress(t, store)
 		t.Logf("kill %d/%d at %s, %s in: outbox seq %d, %d unpublished, %d capture pages logged", kill, killTestKills, point,
-			time.Since(started).Round(time.Millisecond), at.lastSeq, at.lastSeq-at.published, at.pages)
+			time.Since(started).Round(time.Millisecond), at.lastSeq, at.unpublished, at.pages)
 	}
 	changes.stop(t)
 	if n := countChangedSince(t, e, changesFrom); n == 0 {
@@ -114,7 +114,7 @@ func (p killPoint) reached(before, now storeProgress) bool {
 	case afterPublish:
 		return now.published >= before.published+p.n
 	default:
-		return now.lastSeq > before.lastSeq && now.lastSeq-now.published >= p.n
+		return now.lastSeq > before.lastSeq && now.unpublished >= p.n
 	}
 }
 
@@ -151,14 +151,15 @@ func (k *killPlan) next() killPoint {
 }
 
 // storeProgress is how far the bridge's work is, as the store shows it.
-type storeProgress struct{ pages, lastSeq, published int64 }
+type storeProgress struct{ pages, lastSeq, published, unpublished int64 }
 
 func takeProgress(t *testing.T, store storeDB) storeProgress {
 	t.Helper()
 	return storeProgress{
-		pages:     int64(store.countOrZero(t, `SELECT count(*) FROM bridge.download_log`)),
-		lastSeq:   int64(store.countOrZero(t, `SELECT coalesce(max(seq), 0) FROM bridge.outbox`)),
-		published: int64(store.countOrZero(t, `SELECT count(*) FROM bridge.outbox WHERE published_at IS NOT NULL`)),
+		pages:       int64(store.countOrZero(t, `SELECT count(*) FROM bridge.download_log`)),
+		lastSeq:     int64(store.countOrZero(t, `SELECT coalesce(max(seq), 0) FROM bridge.outbox`)),
+		published:   int64(store.countOrZero(t, `SELECT count(*) FROM bridge.outbox WHERE published_at IS NOT NULL`)),
+		unpublished: int64(store.countOrZero(t, `SELECT count(*) FROM bridge.outbox WHERE published_at IS NULL`)),
 	}
 }
 
