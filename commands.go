@@ -114,6 +114,7 @@ func (c *cli) runCommand() *cobra.Command {
 	f.Bool("gateway-enabled", false, "serve the sign-for and feedback gateway on gateway_addr too (see bridge gateway)")
 	f.String("gateway-addr", "", "where the gateway listens with --gateway-enabled (default 127.0.0.1:8315)")
 	f.Duration("reconcile-interval", 0, "how often to reconcile delivery and source; 0 turns it off (default 1h)")
+	f.Duration("kafka-session-timeout", 0, "how long after an instance dies its consumers' partitions pass to others or to its restart (default 10s)")
 	addSourceFlags(f)
 	f.String("consumer-groups", "", "district consumer groups to check, unit=group[,unit=group] (BRIDGE_CONSUMER_GROUPS)")
 	f.Duration("capture-retention", 0, "retention of the capture topics the bridge creates, how far back a replay from capture reaches; 0 is the broker's default")

@@ -71,6 +71,9 @@ type Config struct {
 	CaptureRetention time.Duration `koanf:"capture_retention"`
 	// ReplayRowsPerS bounds how fast a replay reads and sends (0: no bound); the national platform is shared.
 	ReplayRowsPerS float64 `koanf:"replay_rows_per_s"`
+	// KafkaSessionTimeout is how long after a bridge instance dies (SIGKILL, a lost host) the broker hands its
+	// share of the sort, quarantine and audit consumers to the instances still running, or to its restart.
+	KafkaSessionTimeout time.Duration `koanf:"kafka_session_timeout"`
 	// PGBinDir is where bridge backup and restore find pg_dump and pg_restore; empty: the Debian directory of the
 	// store server's major version, else PATH.
 	PGBinDir      string `koanf:"pg_bin_dir"`
@@ -148,6 +151,7 @@ func defaults() map[string]any {
 		"gateway_request_timeout":  "10s",
 		"gateway_confirm_interval": "5s",
 		"pg_bin_dir":               "",
+		"kafka_session_timeout":    "10s",
 	}
 }
 
@@ -249,6 +253,8 @@ func (c Config) Validate(needs Needs) error {
 		check(c.Replication < 1, "replication must be at least 1, got %d", c.Replication)
 		_, err := sarama.ParseKafkaVersion(c.KafkaVersion)
 		check(err != nil, "kafka_version %q is not a Kafka release such as 4.1.0", c.KafkaVersion)
+		check(c.KafkaSessionTimeout < time.Second || c.KafkaSessionTimeout > 30*time.Minute,
+			"kafka_session_timeout must be 1s..30m (and within the broker's group.min/max.session.timeout.ms, 6s..30m by default), got %s", c.KafkaSessionTimeout)
 		errs = append(errs, c.KafkaSecurity.validate())
 	}
 	check(!topicPrefixPattern.MatchString(c.TopicPrefix), "topic_prefix %q: use letters, digits, '.', '_' or '-'", c.TopicPrefix)

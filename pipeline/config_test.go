@@ -27,6 +27,7 @@ func TestConfigReportsEveryProblemAtOnce(t *testing.T) {
 	cfg.BatchSize = 0
 	cfg.StoreSchema = "Wuhan-Store"
 	cfg.Units = units
+	cfg.KafkaSessionTimeout = 500 * time.Millisecond
 	err = cfg.Validate(pipeline.Needs{Upstream: true, Store: true, Kafka: true})
 	if err == nil {
 		t.Fatal("an invalid configuration was accepted")
@@ -39,6 +40,7 @@ func TestConfigReportsEveryProblemAtOnce(t *testing.T) {
 		`store_schema "Wuhan-Store"`,
 		`code must match [a-z0-9]+`,
 		`division code "4201" is not six digits`,
+		"kafka_session_timeout must be 1s..30m",
 	} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("the error lacks %q:\n%v", want, err)

@@ -57,6 +57,7 @@ func (c Config) kafka() kafka.Config {
 	cfg := kafka.Config{
 		Brokers: c.KafkaBrokers, Version: c.KafkaVersion, ClientID: "hotline-bridge",
 		Partitions: int32(c.Partitions), Replication: int16(c.Replication), Security: c.KafkaSecurity.kafka(),
+		SessionTimeout: c.KafkaSessionTimeout,
 	}
 	if c.CaptureRetention > 0 { // a replay from capture reads back as far as the capture topics keep
 		cfg.Retention = map[string]time.Duration{}

@@ -104,6 +104,9 @@ type Ledger interface {
 	Units(ctx context.Context, table string, w Window) (map[string]int64, error)
 	// Placements are the units the ledger places these rows in; rows it places nowhere are absent.
 	Placements(ctx context.Context, table string, ids []string) (map[string]string, error)
+	// Versions are the ledger's entries of these rows, by id, wherever their update_time; rows it does not know
+	// are absent.
+	Versions(ctx context.Context, table string, ids []string) (map[string]Entry, error)
 	// Quarantined says which of these row versions (by event id) are set aside as bad.
 	Quarantined(ctx context.Context, eventIDs []string) (map[string]bool, error)
 }

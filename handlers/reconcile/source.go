@@ -202,6 +202,10 @@ const (
 	classStoreMissing = "missing from the store, or stored at another version or unit"
 	classStoreExtra   = "in the store, where the ledger places it in no unit"
 	classQuarantined  = "set aside as bad (quarantined), not re-sorted"
+	// The sorter's newer-wins gate refuses a version older than the one it holds, so such a row cannot be
+	// re-sorted: the platform moved its update_time backwards (a row once stamped in the future, changed again
+	// with a correct clock).
+	classAhead = "held at a newer update_time than the upstream's now (update_time moved backwards upstream), not re-sorted"
 )
 
 func classDetail(classes map[string]int64) []string {

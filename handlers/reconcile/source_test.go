@@ -182,6 +182,16 @@ func (l ledgerSide) Placements(_ context.Context, _ string, ids []string) (map[s
 	return out, nil
 }
 
+func (l ledgerSide) Versions(_ context.Context, _ string, ids []string) (map[string]Entry, error) {
+	out := map[string]Entry{}
+	for _, id := range ids {
+		if e, ok := l.ledger[id]; ok {
+			out[id] = e
+		}
+	}
+	return out, nil
+}
+
 func (l ledgerSide) Quarantined(_ context.Context, eventIDs []string) (map[string]bool, error) {
 	out := map[string]bool{}
 	for _, e := range eventIDs {
@@ -342,5 +352,22 @@ func TestSourceLeavesQuarantinedVersionsAside(t *testing.T) {
 	sum := findingsOf(runSource(t, w, false), SubjectTable)[""]
 	if sum.Missing != 3 || !strings.Contains(sum.Detail, "1 "+classQuarantined) || slices.Contains(w.resorted, "changed") {
 		t.Fatalf("%+v, re-sorted %v: want the quarantined version reported, not missing, not re-sorted", sum, w.resorted)
+	}
+}
+
+func TestSourceReportsARowWhoseUpdateTimeMovedBackwardsUpstreamAsNotRepaired(t *testing.T) {
+	w := newSourceWorld()
+	w.row("steady", t0.Add(50*time.Hour), 1, "420106")
+	// Stamped far in the future once, so the ledger holds that version; the platform has since changed the row
+	// with a correct clock and moved it to another unit.
+	w.row("future", t0.Add(50*time.Hour), 2, "420106")
+	w.ledger["future"] = Entry{Key: Key{UpdateTime: t0.Add(1000 * 24 * time.Hour), ID: "future", Digest: digestOf(3)}, Unit: "420106"}
+	w.unitOf["future"] = "420102"
+	sum := findingsOf(runSource(t, w, false), SubjectTable)[""]
+	if sum.Missing != 1 || sum.Repaired != 0 || sum.Unrepaired() != 1 || !strings.Contains(sum.Detail, "1 "+classAhead) {
+		t.Fatalf("table summary %+v: want the row missing, not repaired, and why", sum)
+	}
+	if len(w.resorted) != 0 {
+		t.Errorf("re-sorted %v: the sorter's gate would refuse the older version", w.resorted)
 	}
 }

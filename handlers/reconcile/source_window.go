@@ -330,6 +330,10 @@ func (c *windowCheck) resortRows(ctx context.Context, cands []candidate) error {
 	if err != nil || len(rows) == 0 {
 		return err
 	}
+	rows, cands, err = c.dropAhead(ctx, rows, cands)
+	if err != nil || len(rows) == 0 {
+		return err
+	}
 	repaired := c.repair(func() error { return c.src.healer.Resort(ctx, rows) })
 	after := map[string]string{}
 	if repaired {
@@ -397,6 +401,45 @@ func (c *windowCheck) dropQuarantined(ctx context.Context, rows []events.RowVers
 			continue
 		}
 		keptRows, keptCands = append(keptRows, v), append(keptCands, byID[v.ID])
+	}
+	return keptRows, keptCands, nil
+}
+
+// dropAhead leaves out the rows the ledger holds at a newer update_time than the upstream's current one: the
+// newer-wins gate would refuse them, and counting them repaired would hide that. Unless the upstream has meanwhile
+// moved on to the ledger's version (the live flow was quicker), each is counted missing and not repaired, so the
+// run says what it could not repair. It returns the rows kept and their candidates.
+func (c *windowCheck) dropAhead(ctx context.Context, rows []events.RowVersion, cands []candidate) ([]events.RowVersion, []candidate, error) {
+	held, err := c.src.ledger.Versions(ctx, c.table, candidateIDs(cands))
+	if err != nil {
+		return nil, nil, err
+	}
+	var ahead []string
+	for _, v := range rows {
+		if e, ok := held[v.ID]; ok && e.UpdateTime.After(v.UpdateTime) {
+			ahead = append(ahead, v.ID)
+		}
+	}
+	if len(ahead) == 0 {
+		return rows, cands, nil
+	}
+	now, err := c.digests(ctx, ahead)
+	if err != nil {
+		return nil, nil, err
+	}
+	keptRows, keptCands := rows[:0], cands[:0]
+	for i, v := range rows {
+		e, isAhead := held[v.ID]
+		if !isAhead || !e.UpdateTime.After(v.UpdateTime) {
+			keptRows, keptCands = append(keptRows, v), append(keptCands, cands[i])
+			continue
+		}
+		cand := candidate{id: v.ID, class: classAhead, entry: e}
+		caughtUp := now[v.ID].same(e.Key)
+		if caughtUp {
+			cand.class = cands[i].class
+		}
+		c.count(cand, e.Unit, caughtUp && !c.opts.DryRun)
 	}
 	return keptRows, keptCands, nil
 }

@@ -16,6 +16,9 @@ type Config struct {
 	Security    Security
 	// Retention is retention.ms for topics the bridge creates, by topic; a topic absent keeps the broker's default.
 	Retention map[string]time.Duration
+	// SessionTimeout is how long the broker waits for a consumer group member that stopped heartbeating (a
+	// process killed or cut off) before it hands that member's partitions to the others; sarama's 10s when 0.
+	SessionTimeout time.Duration
 }
 
 // Sarama builds the client configuration shared by the publisher, subscribers and admin.

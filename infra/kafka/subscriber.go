@@ -19,6 +19,12 @@ func NewSubscriber(cfg Config, group string, logger watermill.LoggerAdapter) (*w
 	sc.Consumer.Return.Errors = true
 	sc.Consumer.Offsets.Initial = sarama.OffsetOldest
 	sc.Consumer.Offsets.AutoCommit.Interval = 200 * time.Millisecond
+	if cfg.SessionTimeout > 0 {
+		// A restarted bridge sorts nothing until the broker has evicted its dead predecessor's members; three
+		// heartbeats per session, as Kafka's own clients default to.
+		sc.Consumer.Group.Session.Timeout = cfg.SessionTimeout
+		sc.Consumer.Group.Heartbeat.Interval = cfg.SessionTimeout / 3
+	}
 	// A capture record is an envelope of up to a thousand rows, and a consumer holds a buffer per partition it
 	// reads (seventy-two for the capture topics): sarama's default of 256 records each would let a catch-up's
 	// backlog fill memory. The handler takes one record at a time per partition anyway.

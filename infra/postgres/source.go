@@ -239,6 +239,24 @@ func (l *SourceLedger) Placements(ctx context.Context, table string, ids []strin
 	return out, nil
 }
 
+// Versions reads the ledger's entries of these rows.
+func (l *SourceLedger) Versions(ctx context.Context, table string, ids []string) (map[string]reconcile.Entry, error) {
+	rows, err := l.db.Query(ctx, `SELECT update_time, id, digest, coalesce(unit_code, '') FROM bridge.row_state
+		WHERE table_name = $1 AND id = ANY($2)`, table, ids)
+	if err != nil {
+		return nil, fmt.Errorf("read the ledger's versions of %d %s rows: %w", len(ids), table, err)
+	}
+	entries, err := collectEntries(rows, fmt.Sprintf("read the ledger's versions of %d %s rows", len(ids), table))
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]reconcile.Entry, len(entries))
+	for _, e := range entries {
+		out[e.ID] = e
+	}
+	return out, nil
+}
+
 // Quarantined looks the row versions up in bridge.quarantine.
 func (l *SourceLedger) Quarantined(ctx context.Context, eventIDs []string) (map[string]bool, error) {
 	rows, err := l.db.Query(ctx, `SELECT DISTINCT event_id FROM bridge.quarantine WHERE event_id = ANY($1)`, eventIDs)

@@ -33,6 +33,8 @@ func serverProperties(dataDir string, port, controllerPort int, extra map[string
 		"share.coordinator.state.topic.replication.factor": "1",
 		"share.coordinator.state.topic.min.isr":            "1",
 		"group.initial.rebalance.delay.ms":                 "0",
+		// Lets tests that kill the bridge set kafka_session_timeout under the broker's default minimum of 6s.
+		"group.min.session.timeout.ms": "1000",
 		// After a SIGKILL the controller accepts the broker's new
 		// incarnation only once the old session has expired: 9s by default.
 		"broker.session.timeout.ms":    "4000",
