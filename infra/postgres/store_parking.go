@@ -21,7 +21,7 @@ func (s *Store) Quarantine(ctx context.Context, v events.RowVersion, reason stri
 			VALUES ($1, $2, $3, NULLIF($4, '0001-01-01'::timestamptz), $5, $6) ON CONFLICT (event_id, reason) DO NOTHING
 			RETURNING 1)
 		INSERT INTO bridge.audit_outbox (hops) SELECT $7::jsonb FROM q WHERE jsonb_array_length($7::jsonb) > 0`,
-		v.EventID(), v.Table, v.ID, v.UpdateTime, reason, quarantinePayload(v.Payload), doc)
+		v.EventID(), v.Table, v.ID, v.UpdateTime, reason, quarantinePayload(s.seal.SealQuarantined(v.Table, v.Payload)), doc)
 	if err != nil {
 		return fmt.Errorf("quarantine %s %s: %w", v.Table, v.ID, err)
 	}
@@ -38,7 +38,7 @@ func (s *Store) Decidable(ctx context.Context, limit int) ([]events.RowVersion, 
 	if err != nil {
 		return nil, fmt.Errorf("read decidable parked rows: %w", err)
 	}
-	return collectVersions(rows)
+	return s.openParked(rows)
 }
 
 // ExpireOrphans moves rows parked longer than maxWait to quarantine, saying what they waited for, with their

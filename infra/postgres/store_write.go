@@ -27,10 +27,11 @@ func (t *storeTx) Write(ctx context.Context, w *sort.Writes) (int64, error) {
 	}
 	var rest pgx.Batch
 	queueLedger(&rest, w.Ledger)
-	queueEvents(&rest, w.Events)
+	seal := t.store.seal
+	queueEvents(&rest, w.Events, seal)
 	queueRemovals(&rest, w.Removals)
-	queueParking(&rest, w.Park, w.Unpark)
-	queueQuarantine(&rest, w.Quarantine)
+	queueParking(&rest, w.Park, w.Unpark, seal)
+	queueQuarantine(&rest, w.Quarantine, seal)
 	queueHops(&rest, w.Hops)
 	version := queueOrgs(&rest, w)
 	if err := t.tx.SendBatch(ctx, &rest).Close(); err != nil {
@@ -61,8 +62,8 @@ func queueLedger(b *pgx.Batch, rows []sort.LedgerRow) {
 }
 
 // queueEvents writes the distribution events in order: each takes the next outbox seq as unnest yields it, and
-// the seq completes its scope into the ce_id.
-func queueEvents(b *pgx.Batch, evs []sort.Event) {
+// the seq completes its scope into the ce_id. Their payloads are kept sealed; the forwarder opens them to publish.
+func queueEvents(b *pgx.Batch, evs []sort.Event, seal Sealer) {
 	if len(evs) == 0 {
 		return
 	}
@@ -71,7 +72,7 @@ func queueEvents(b *pgx.Batch, evs []sort.Event) {
 	keys, times, payloads, traces := make([]string, n), make([]time.Time, n), make([]string, n), make([]string, n)
 	for i, e := range evs {
 		scopes[i], units[i], types[i], tables[i], ids[i] = e.Scope, e.Unit, e.Type, e.Table, e.RowID
-		keys[i], times[i], payloads[i], traces[i] = e.Key, e.RowTime, string(e.Payload), e.TraceParent
+		keys[i], times[i], payloads[i], traces[i] = e.Key, e.RowTime, string(seal.Seal(e.Table, e.Payload)), e.TraceParent
 	}
 	b.Queue(`INSERT INTO bridge.outbox (seq, event_id, unit_code, event_type, table_name, row_id, record_key, row_time, payload, traceparent)
 		SELECT s.seq, md5(s.scope || ':' || s.seq), s.u, s.ty, s.t, s.id, s.k, s.rt, s.p, nullif(s.tp, '')
@@ -96,7 +97,7 @@ func queueRemovals(b *pgx.Batch, rs []sort.Removal) {
 		tables, ids, units, times).Fn = failure("record %d removals", n)
 }
 
-func queueParking(b *pgx.Batch, park []sort.ParkRow, unpark []sort.UnparkRow) {
+func queueParking(b *pgx.Batch, park []sort.ParkRow, unpark []sort.UnparkRow, seal Sealer) {
 	if n := len(unpark); n > 0 {
 		tables, ids, upTo := make([]string, n), make([]string, n), make([]time.Time, n)
 		for i, u := range unpark {
@@ -110,7 +111,7 @@ func queueParking(b *pgx.Batch, park []sort.ParkRow, unpark []sort.UnparkRow) {
 		wTables, wIDs := make([]string, n), make([]string, n)
 		for i, p := range park {
 			v := p.Version
-			tables[i], ids[i], times[i], payloads[i] = v.Table, v.ID, v.UpdateTime, string(v.Payload)
+			tables[i], ids[i], times[i], payloads[i] = v.Table, v.ID, v.UpdateTime, string(seal.Seal(v.Table, v.Payload))
 			wTables[i], wIDs[i] = p.Waiting.Table, p.Waiting.ID
 		}
 		b.Queue(`INSERT INTO bridge.parked (table_name, id, update_time, payload, waiting_table, waiting_id)
@@ -122,7 +123,8 @@ func queueParking(b *pgx.Batch, park []sort.ParkRow, unpark []sort.UnparkRow) {
 	}
 }
 
-func queueQuarantine(b *pgx.Batch, qs []sort.QuarantineRow) {
+// queueQuarantine sets rows aside; the event id is the plaintext version's, as capture gave it.
+func queueQuarantine(b *pgx.Batch, qs []sort.QuarantineRow, seal Sealer) {
 	if len(qs) == 0 {
 		return
 	}
@@ -130,7 +132,7 @@ func queueQuarantine(b *pgx.Batch, qs []sort.QuarantineRow) {
 	evIDs, tables, ids, times, reasons, payloads := make([]string, n), make([]string, n), make([]string, n), make([]time.Time, n), make([]string, n), make([]string, n)
 	for i, q := range qs {
 		v := q.Version
-		evIDs[i], tables[i], ids[i], times[i], reasons[i], payloads[i] = v.EventID(), v.Table, v.ID, v.UpdateTime, q.Reason, quarantinePayload(v.Payload)
+		evIDs[i], tables[i], ids[i], times[i], reasons[i], payloads[i] = v.EventID(), v.Table, v.ID, v.UpdateTime, q.Reason, quarantinePayload(seal.SealQuarantined(v.Table, v.Payload))
 	}
 	b.Queue(`INSERT INTO bridge.quarantine (event_id, table_name, row_id, update_time, reason, payload)
 		SELECT e, t, id, NULLIF(ut, '0001-01-01'::timestamptz), r, p
