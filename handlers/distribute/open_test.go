@@ -23,7 +23,9 @@ func (sealedOpener) Open(_ string, p []byte) ([]byte, error) {
 
 type unknownKey struct{}
 
-func (unknownKey) Error() string   { return "a value is sealed under encryption key id 0123456789abcdef, which none of the configured keys has" }
+func (unknownKey) Error() string {
+	return "a value is sealed under encryption key id 0123456789abcdef, which none of the configured keys has"
+}
 func (unknownKey) Permanent() bool { return true }
 
 // The forwarder publishes what the opener gives back, and the outbox keeps what it kept.

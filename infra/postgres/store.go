@@ -11,8 +11,8 @@ import (
 
 	"hotline-bridge/events"
 	"hotline-bridge/handlers/jurisdiction"
-	"hotline-bridge/infra/atrest"
 	"hotline-bridge/handlers/sort"
+	"hotline-bridge/infra/atrest"
 )
 
 // Store is Wuhan's dedicated store (one table per kind in its schema) together with the sorter's ledger, the
