@@ -24,6 +24,7 @@ import (
 
 	"hotline-bridge/events"
 	"hotline-bridge/handlers/jurisdiction"
+	"hotline-bridge/infra/atrest"
 	"hotline-bridge/infra/kafka"
 )
 
@@ -72,6 +73,7 @@ type Config struct {
 	// ReplayRowsPerS bounds how fast a replay reads and sends (0: no bound); the national platform is shared.
 	ReplayRowsPerS float64 `koanf:"replay_rows_per_s"`
 	KafkaSecurity  `koanf:",squash"`
+	Encryption     `koanf:",squash"`
 }
 
 // KafkaSecurity is how the bridge authenticates to the broker and checks it. The password is named by a file,
@@ -115,6 +117,7 @@ func defaults() map[string]any {
 		"reconcile_rows_per_s":    5000,
 		"capture_retention":       "0s",
 		"replay_rows_per_s":       0,
+		"encryption_algorithm":    atrest.AES256GCM,
 	}
 }
 
@@ -145,7 +148,7 @@ func LoadConfig(path string, flags *pflag.FlagSet) (Config, error) {
 func fromEnv(key, value string) (string, any) {
 	key = strings.ToLower(strings.TrimPrefix(key, "BRIDGE_"))
 	switch key {
-	case "kafka_brokers":
+	case "kafka_brokers", "encryption_old_key_files":
 		return key, splitList(value)
 	case "consumer_groups":
 		return key, splitPairs(value)
@@ -156,7 +159,7 @@ func fromEnv(key, value string) (string, any) {
 func fromFlag(f *pflag.Flag) (string, any) {
 	key := strings.ReplaceAll(f.Name, "-", "_")
 	switch key {
-	case "kafka_brokers":
+	case "kafka_brokers", "encryption_old_key_files":
 		return key, splitList(f.Value.String())
 	case "consumer_groups":
 		return key, splitPairs(f.Value.String())
@@ -235,6 +238,7 @@ func (c Config) Validate(needs Needs) error {
 	check(c.ReconcileDepth < c.ReconcileWindow, "reconcile_depth must be at least reconcile_window (%s), got %s", c.ReconcileWindow, c.ReconcileDepth)
 	check(c.ReconcileWindow >= time.Minute && c.ReconcileDepth/c.ReconcileWindow > 10000,
 		"reconcile_depth %s is over 10000 windows of %s: take a larger reconcile_window", c.ReconcileDepth, c.ReconcileWindow)
+	errs = append(errs, c.Encryption.validate())
 	check(c.ReconcileRowsPerS < 1, "reconcile_rows_per_s must be at least 1, got %d", c.ReconcileRowsPerS)
 	if _, err := c.units(); err != nil {
 		errs = append(errs, err)
