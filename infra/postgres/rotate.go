@@ -261,8 +261,9 @@ func (r *Rotation) payloadBatch(p payloads) batchStep {
 func (r *Rotation) outboxBatch(ctx context.Context, after string) (string, int64, int64, error) {
 	return r.payloadBatch(payloads{
 		read: func(ctx context.Context, tx pgx.Tx, after string, limit int) (pgx.Rows, error) {
-			return tx.Query(ctx, `SELECT seq::text, table_name, payload FROM bridge.outbox
-				WHERE seq > $1::bigint AND table_name = ANY($3) ORDER BY seq LIMIT $2`, cursorSeq(after), limit, r.keys.Tables())
+			// o.seq, not seq: the bare name would sort by the text column of that name.
+			return tx.Query(ctx, `SELECT o.seq::text AS seq, o.table_name, o.payload FROM bridge.outbox o
+				WHERE o.seq > $1::bigint AND o.table_name = ANY($3) ORDER BY o.seq LIMIT $2`, cursorSeq(after), limit, r.keys.Tables())
 		},
 		lock: func(ctx context.Context, tx pgx.Tx, keys []string) error {
 			_, err := tx.Exec(ctx, `SELECT count(*) FROM (SELECT seq FROM bridge.outbox WHERE seq = ANY($1::bigint[]) ORDER BY seq FOR UPDATE) l`, keys)
@@ -310,8 +311,8 @@ func (r *Rotation) parkedBatch(ctx context.Context, after string) (string, int64
 func (r *Rotation) quarantineBatch(ctx context.Context, after string) (string, int64, int64, error) {
 	return r.payloadBatch(payloads{
 		read: func(ctx context.Context, tx pgx.Tx, after string, limit int) (pgx.Rows, error) {
-			return tx.Query(ctx, `SELECT seq::text, table_name, payload FROM bridge.quarantine
-				WHERE seq > $1::bigint AND payload IS NOT NULL ORDER BY seq LIMIT $2`, cursorSeq(after), limit)
+			return tx.Query(ctx, `SELECT q.seq::text AS seq, q.table_name, q.payload FROM bridge.quarantine q
+				WHERE q.seq > $1::bigint AND q.payload IS NOT NULL ORDER BY q.seq LIMIT $2`, cursorSeq(after), limit)
 		},
 		lock: func(context.Context, pgx.Tx, []string) error { return nil }, // rows are only ever inserted
 		write: func(ctx context.Context, tx pgx.Tx, keys, old, fresh []string) (int64, error) {
