@@ -23,7 +23,7 @@ import (
 	"hotline-bridge/pipeline"
 )
 
-// With encryption_key_file set, a pg_dump of the whole store database — the store's tables, the outbox, parked and
+// With encryption_key_file set (here with SM4-GCM; the rotation test seals with the default, AES-256-GCM), a pg_dump of the whole store database — the store's tables, the outbox, parked and
 // quarantined rows, the replay and audit state — holds none of the upstream's personal values, while the unit
 // topics carry exactly the events a bridge without encryption publishes from the same upstream. A bridge given
 // another key refuses to start, naming the key id it lacks; an event sealed under a key nobody configured stops
@@ -32,7 +32,7 @@ func TestPersonalDataIsSealedAtRestAndPublishedInClear(t *testing.T) {
 	brokers := testenv.KafkaBrokers(t)
 	sealed := newBridgeEnv(t, brokers)
 	keyFile := writeKeyFile(t)
-	sealed.cfg.Encryption.KeyFile = keyFile
+	sealed.cfg.Encryption.KeyFile, sealed.cfg.Encryption.Algorithm = keyFile, atrest.SM4GCM
 	ctx := context.Background()
 	if _, err := seed.Generate(ctx, sealed.upstream, seed.Options{Registrations: 400, WuhanShare: 0.3, Seed: 21}); err != nil {
 		t.Fatal(err)
@@ -47,7 +47,7 @@ func TestPersonalDataIsSealedAtRestAndPublishedInClear(t *testing.T) {
 	clear.runUntilIdle(t)
 
 	store := storeQuerier(t, sealed)
-	keyID := currentKeyID(t, keyFile)
+	keyID := currentKeyID(t, atrest.SM4GCM, keyFile)
 	counts := sealedCounts(t, store)
 	if counts["clear"] != 0 || counts[keyID] < 100 || len(counts) != 1 {
 		t.Errorf("sealed values by key id: %v; want only %s (at least 100), nothing in clear", counts, keyID)
@@ -144,7 +144,7 @@ func TestKeysRotateResealsEverythingWhileTheBridgeFlows(t *testing.T) {
 	e.exec(t, `INSERT INTO info_provider (id, update_time, registration_id, name, phone) VALUES ('IA-PARKED', now(), 'REG-NEVER', '欧阳停车', '13900000011')`)
 	e.runUntilIdle(t)
 	store := storeQuerier(t, e)
-	oldID, newID := currentKeyID(t, oldKey), currentKeyID(t, newKey)
+	oldID, newID := currentKeyID(t, atrest.AES256GCM, oldKey), currentKeyID(t, atrest.AES256GCM, newKey)
 	before := sealedCounts(t, store)
 	if before[oldID] < 100 || len(before) != 1 {
 		t.Fatalf("before the rotation: %v, want everything under %s", before, oldID)
@@ -226,13 +226,13 @@ func writeKeyFile(t *testing.T) string {
 	return path
 }
 
-func currentKeyID(t *testing.T, path string) string {
+func currentKeyID(t *testing.T, algorithm, path string) string {
 	t.Helper()
 	raw, err := atrest.ReadKeyFile("key", path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return atrest.KeyID(atrest.AES256GCM, raw)
+	return atrest.KeyID(algorithm, raw)
 }
 
 // sealedCounts counts the personal values the store keeps, by the key id they are sealed under ("clear" for none):
