@@ -7,6 +7,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"hotline-bridge/handlers/sort"
 )
 
 // Resealer brings sealed values under the current key (atrest.Keyring).
@@ -63,10 +65,11 @@ func (r *Rotation) Pass(ctx context.Context) (Resealed, error) {
 			return out, err
 		}
 	}
-	for place, step := range map[string]batchStep{
-		"bridge.outbox": r.outboxBatch, "bridge.parked": r.parkedBatch, "bridge.quarantine": r.quarantineBatch,
-	} {
-		if err := r.walk(ctx, &out, place, step); err != nil {
+	for _, p := range []struct {
+		place string
+		step  batchStep
+	}{{"bridge.outbox", r.outboxBatch}, {"bridge.parked", r.parkedBatch}, {"bridge.quarantine", r.quarantineBatch}} {
+		if err := r.walk(ctx, &out, p.place, p.step); err != nil {
 			return out, err
 		}
 	}
@@ -200,8 +203,13 @@ func (r *Rotation) resealColumns(table string, cols []string, vals []*string, co
 func lockRows(ctx context.Context, tx pgx.Tx, table string, ids []string) error {
 	keys := make([]string, len(ids))
 	for i, id := range ids {
-		keys[i] = table + ":" + id
+		keys[i] = lockKey(sort.Ref{Table: table, ID: id})
 	}
+	return lockKeys(ctx, tx, keys)
+}
+
+// lockKeys takes advisory locks on the sorter's lock keys (table:id), in the sorter's order.
+func lockKeys(ctx context.Context, tx pgx.Tx, keys []string) error {
 	_, err := tx.Exec(ctx, `SELECT count(pg_advisory_xact_lock(h)) FROM (
 			SELECT DISTINCT hashtextextended(k, 0) AS h FROM unnest($1::text[]) k ORDER BY 1) s`, keys)
 	return err
@@ -287,11 +295,7 @@ func (r *Rotation) parkedBatch(ctx context.Context, after string) (string, int64
 			return tx.Query(ctx, `SELECT table_name || ':' || id, table_name, payload FROM bridge.parked
 				WHERE table_name = ANY($3) AND (table_name, id) > ($4, $1) ORDER BY table_name, id LIMIT $2`, id, limit, r.keys.Tables(), table)
 		},
-		lock: func(ctx context.Context, tx pgx.Tx, keys []string) error {
-			_, err := tx.Exec(ctx, `SELECT count(pg_advisory_xact_lock(h)) FROM (
-					SELECT DISTINCT hashtextextended(k, 0) AS h FROM unnest($1::text[]) k ORDER BY 1) s`, keys)
-			return err
-		},
+		lock: lockKeys,
 		write: func(ctx context.Context, tx pgx.Tx, keys, old, fresh []string) (int64, error) {
 			tables, ids := make([]string, len(keys)), make([]string, len(keys))
 			for i, k := range keys {
