@@ -52,7 +52,7 @@ func prepareTable(ctx context.Context, db *pgxpool.Pool, schema, table string) (
 
 // storeRows writes the batch's final store rows, table by table, under a savepoint: a value a column type
 // refuses fails the whole statement, and the savepoint keeps the transaction usable to find which rows did.
-func (t *storeTx) storeRows(ctx context.Context, rows []sort.StoreRow) error {
+func (t *storeTx) storeRows(ctx context.Context, rows []sort.StoreRow, seal Sealer) error {
 	byTable := map[string][]sort.StoreRow{}
 	for _, r := range rows {
 		byTable[r.Table] = append(byTable[r.Table], r)
@@ -60,7 +60,7 @@ func (t *storeTx) storeRows(ctx context.Context, rows []sort.StoreRow) error {
 	var b pgx.Batch
 	b.Queue("SAVEPOINT store_rows")
 	for table, rs := range byTable {
-		queueTableRows(&b, t.store.tables[table], table, rs, t.store.seal)
+		queueTableRows(&b, t.store.tables[table], table, rs, seal)
 	}
 	b.Queue("RELEASE SAVEPOINT store_rows")
 	err := t.tx.SendBatch(ctx, &b).Close()

@@ -33,3 +33,24 @@ func (s *Store) openParked(rows pgx.Rows) ([]events.RowVersion, error) {
 	}
 	return vs, nil
 }
+
+// batchSealer seals each distinct payload of one batch once: a row's store row, its outbox events (one per unit
+// it reaches) and its parking carry the same bytes, and may carry the same ciphertext.
+type batchSealer struct {
+	Sealer
+	sealed map[string][]byte // by table NUL payload
+}
+
+func newBatchSealer(s Sealer) *batchSealer {
+	return &batchSealer{Sealer: s, sealed: map[string][]byte{}}
+}
+
+func (b *batchSealer) Seal(table string, payload []byte) []byte {
+	key := table + "\x00" + string(payload)
+	if out, ok := b.sealed[key]; ok {
+		return out
+	}
+	out := b.Sealer.Seal(table, payload)
+	b.sealed[key] = out
+	return out
+}

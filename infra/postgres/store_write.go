@@ -22,12 +22,12 @@ func (t *storeTx) Write(ctx context.Context, w *sort.Writes) (int64, error) {
 			return 0, err
 		}
 	}
-	if err := t.storeRows(ctx, w.Rows); err != nil {
+	seal := newBatchSealer(t.store.seal)
+	if err := t.storeRows(ctx, w.Rows, seal); err != nil {
 		return 0, err
 	}
 	var rest pgx.Batch
 	queueLedger(&rest, w.Ledger)
-	seal := t.store.seal
 	queueEvents(&rest, w.Events, seal)
 	queueRemovals(&rest, w.Removals)
 	queueParking(&rest, w.Park, w.Unpark, seal)
