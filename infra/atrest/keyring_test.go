@@ -63,8 +63,10 @@ func TestSealHidesEveryPersonalFieldAndOpenGivesBackTheBytes(t *testing.T) {
 			if string(opened) != provider {
 				t.Errorf("opened payload differs from the original:\n got %s\nwant %s", opened, provider)
 			}
-			if again := k.Seal("info_provider", sealed); !bytes.Equal(again, sealed) {
-				t.Errorf("sealing a sealed payload changed it")
+			// A value upstream that only looks sealed is sealed too, and comes back as it was.
+			lookalike := `{"id": "IP-2", "name": "enc:v1:0123456789abcdef:AAAA"}`
+			if back, err := k.Open("info_provider", k.Seal("info_provider", []byte(lookalike))); err != nil || string(back) != lookalike {
+				t.Errorf("a look-alike value: opened %s, %v", back, err)
 			}
 		})
 	}

@@ -22,8 +22,10 @@ type splice struct {
 
 // Seal seals the personal string fields of a row's JSON payload with the current key, in place: the rest of the
 // payload stays byte for byte. What is sealed is the field's JSON string content as the payload carries it,
-// escapes and all, so that Open gives back the very bytes sealed. A field already sealed stays as it is; a
-// keyring without a current key, a table without personal fields and JSON null leave the payload alone.
+// escapes and all, so that Open gives back the very bytes sealed. Payloads reach Seal in clear (what the store
+// reads back it opens first), so a value that merely looks sealed — typed so by someone upstream — is sealed like
+// any other and cannot stop the forwarder. A keyring without a current key, a table without personal fields and
+// JSON null leave the payload alone.
 func (k *Keyring) Seal(table string, payload []byte) []byte {
 	fields := k.personal[table]
 	if !k.Sealing() || len(fields) == 0 {
@@ -36,9 +38,6 @@ func (k *Keyring) Seal(table string, payload []byte) []byte {
 			continue
 		}
 		content := r.Raw[1 : len(r.Raw)-1]
-		if IsSealed(content) {
-			continue
-		}
 		edits = append(edits, splice{at: r.Index, n: len(r.Raw), with: `"` + k.sealValue(table, f, []byte(content)) + `"`})
 	}
 	return apply(payload, edits)
