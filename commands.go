@@ -41,6 +41,9 @@ func newRootCommand() *cobra.Command {
 	f.String("kafka-tls-ca-file", "", "PEM file of the CA that signed the broker's certificate (default: the system's roots)")
 	f.String("kafka-tls-cert-file", "", "PEM client certificate, with --kafka-tls-key-file")
 	f.String("kafka-tls-key-file", "", "PEM private key of the client certificate")
+	f.String("encryption-key-file", "", "file of 32 random bytes sealing personal data at rest in the store (unset: kept in clear)")
+	f.String("encryption-old-key-files", "", "key files that only open what earlier keys sealed, comma-separated (for bridge keys rotate)")
+	f.String("encryption-algorithm", "", "AES-256-GCM (default) or SM4-GCM")
 	prof := &profiles{}
 	prof.flags(root)
 	var stopProfiles func() error
@@ -49,7 +52,7 @@ func newRootCommand() *cobra.Command {
 		return err
 	}
 	root.PersistentPostRunE = func(*cobra.Command, []string) error { return stopProfiles() }
-	root.AddCommand(c.migrateCommand(), c.seedCommand(), c.runCommand(), c.tailCommand(), c.auditCommand(), c.logsCommand(), c.reconcileCommand(), c.replayCommand(), c.aclCommand(), c.gatewayCommand(), c.demoCommand(),
+	root.AddCommand(c.migrateCommand(), c.seedCommand(), c.runCommand(), c.tailCommand(), c.auditCommand(), c.logsCommand(), c.reconcileCommand(), c.replayCommand(), c.aclCommand(), c.keysCommand(), c.gatewayCommand(), c.demoCommand(),
 		c.inspectCommand(), c.backupCommand(), c.restoreCommand(), versionCommand())
 	return root
 }

@@ -24,6 +24,7 @@ import (
 
 	"hotline-bridge/events"
 	"hotline-bridge/handlers/jurisdiction"
+	"hotline-bridge/infra/atrest"
 	"hotline-bridge/infra/kafka"
 )
 
@@ -80,6 +81,7 @@ type Config struct {
 	KafkaSecurity `koanf:",squash"`
 	InspectConfig `koanf:",squash"`
 	Gateway       `koanf:",squash"`
+	Encryption    `koanf:",squash"`
 }
 
 // Gateway configures the sign-for and feedback gateway (bridge gateway, and bridge run with gateway_enabled).
@@ -152,6 +154,7 @@ func defaults() map[string]any {
 		"gateway_confirm_interval": "5s",
 		"pg_bin_dir":               "",
 		"kafka_session_timeout":    "10s",
+		"encryption_algorithm":     atrest.AES256GCM,
 	}
 }
 
@@ -183,7 +186,7 @@ func LoadConfig(path string, flags *pflag.FlagSet) (Config, error) {
 func fromEnv(key, value string) (string, any) {
 	key = strings.ToLower(strings.TrimPrefix(key, "BRIDGE_"))
 	switch key {
-	case "kafka_brokers":
+	case "kafka_brokers", "encryption_old_key_files":
 		return key, splitList(value)
 	case "consumer_groups":
 		return key, splitPairs(value)
@@ -194,7 +197,7 @@ func fromEnv(key, value string) (string, any) {
 func fromFlag(f *pflag.Flag) (string, any) {
 	key := strings.ReplaceAll(f.Name, "-", "_")
 	switch key {
-	case "kafka_brokers":
+	case "kafka_brokers", "encryption_old_key_files":
 		return key, splitList(f.Value.String())
 	case "consumer_groups":
 		return key, splitPairs(f.Value.String())
@@ -275,6 +278,7 @@ func (c Config) Validate(needs Needs) error {
 	check(c.ReconcileDepth < c.ReconcileWindow, "reconcile_depth must be at least reconcile_window (%s), got %s", c.ReconcileWindow, c.ReconcileDepth)
 	check(c.ReconcileWindow >= time.Minute && c.ReconcileDepth/c.ReconcileWindow > 10000,
 		"reconcile_depth %s is over 10000 windows of %s: take a larger reconcile_window", c.ReconcileDepth, c.ReconcileWindow)
+	errs = append(errs, c.Encryption.validate())
 	check(c.ReconcileRowsPerS < 1, "reconcile_rows_per_s must be at least 1, got %d", c.ReconcileRowsPerS)
 	errs = append(errs, c.InspectConfig.validate())
 	if _, err := c.units(); err != nil {

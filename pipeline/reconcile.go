@@ -142,7 +142,7 @@ func openSourceSide(ctx context.Context, cfg Config, db *pgxpool.Pool, log *slog
 	if err := postgres.EnsureStore(ctx, db, cfg.StoreSchema); err != nil {
 		return sourceSide{}, err
 	}
-	store, err := postgres.NewStore(ctx, db, cfg.StoreSchema)
+	store, _, err := openDedicated(ctx, cfg, db, log)
 	if err != nil {
 		return sourceSide{}, err
 	}
@@ -161,7 +161,11 @@ func publishRepairs(ctx context.Context, cfg Config, db *pgxpool.Pool, log *slog
 		return err
 	}
 	defer sender.Close()
-	forwarder, err := distribute.NewForwarder(distribute.Config{}, postgres.NewOutbox(db), sender, log)
+	keys, err := cfg.Encryption.keyring()
+	if err != nil {
+		return err
+	}
+	forwarder, err := distribute.NewForwarder(distribute.Config{Payloads: keys}, postgres.NewOutbox(db), sender, log)
 	if err != nil {
 		return err
 	}

@@ -142,7 +142,7 @@ func openReplayRunner(ctx context.Context, cfg Config, db *pgxpool.Pool, log *sl
 	if err := postgres.EnsureStore(ctx, db, cfg.StoreSchema); err != nil {
 		return nil, nil, err
 	}
-	dedicated, err := postgres.NewStore(ctx, db, cfg.StoreSchema)
+	dedicated, _, err := openDedicated(ctx, cfg, db, log)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -19,6 +19,7 @@ import (
 	"hotline-bridge/handlers/reconcile"
 	"hotline-bridge/handlers/replay"
 	"hotline-bridge/handlers/sort"
+	"hotline-bridge/infra/atrest"
 	"hotline-bridge/infra/kafka"
 	"hotline-bridge/infra/postgres"
 	"hotline-bridge/infra/tracing"
@@ -169,7 +170,8 @@ func open(ctx context.Context, cfg Config, log *slog.Logger, counts *RunProgress
 	if err = postgres.EnsureStore(ctx, b.store, cfg.StoreSchema); err != nil {
 		return nil, err
 	}
-	if b.dedicated, err = postgres.NewStore(ctx, b.store, cfg.StoreSchema); err != nil {
+	var keys *atrest.Keyring
+	if b.dedicated, keys, err = openDedicated(ctx, cfg, b.store, log); err != nil {
 		return nil, err
 	}
 	if b.upstream, err = openDatabase(ctx, log, "upstream database", cfg.UpstreamURL); err != nil {
@@ -193,7 +195,7 @@ func open(ctx context.Context, cfg Config, log *slog.Logger, counts *RunProgress
 	}
 	m := b.observer.metrics
 	forwarded := func(batch []events.Distribution) { counts.forwarded(batch); m.Forwarded(batch) }
-	b.forwarder, err = distribute.NewForwarder(distribute.Config{Forwarded: forwarded, Failed: m.PublishFailed},
+	b.forwarder, err = distribute.NewForwarder(distribute.Config{Forwarded: forwarded, Failed: m.PublishFailed, Payloads: keys},
 		postgres.NewOutbox(b.store), b.sender, log)
 	b.trail = postgres.NewAuditTrail(b.store)
 	b.relay = audit.NewRelay(postgres.NewAuditOutbox(b.store), b.pub, events.AuditTopic(cfg.TopicPrefix), log)

@@ -23,6 +23,9 @@ type Config struct {
 	Forwarded func(batch []events.Distribution)
 	// Failed, when set, is told of each failed attempt to forward a batch (metrics), before the retry's pause.
 	Failed func(err error)
+	// Payloads, when set, opens what the outbox keeps sealed (personal data encrypted at rest) into the payload
+	// the contract publishes; nil publishes payloads as the outbox holds them.
+	Payloads Opener
 }
 
 func (c *Config) setDefaults() {
@@ -77,6 +80,9 @@ func (f *Forwarder) Forward(ctx context.Context) (int, error) {
 		if err != nil || len(batch) == 0 {
 			return err
 		}
+		if err := f.open(batch); err != nil {
+			return err
+		}
 		started := time.Now()
 		published, err := f.sender.Send(ctx, batch)
 		if err == nil {
@@ -102,6 +108,23 @@ func (f *Forwarder) Forward(ctx context.Context) (int, error) {
 		f.cfg.Forwarded(forwarded)
 	}
 	return len(forwarded), nil
+}
+
+// open gives the batch the payloads the contract publishes, in memory only: the outbox keeps them sealed. A value
+// that does not open (its key is not configured) stops the forwarder: it names the event and the key id, never a
+// value, and waiting cannot mend it.
+func (f *Forwarder) open(batch []events.Distribution) error {
+	if f.cfg.Payloads == nil {
+		return nil
+	}
+	for i, d := range batch {
+		p, err := f.cfg.Payloads.Open(d.Table, d.Payload)
+		if err != nil {
+			return fmt.Errorf("outbox event %d (%s %s): %w", d.Seq, d.Table, d.RowID, err)
+		}
+		batch[i].Payload = p
+	}
+	return nil
 }
 
 // publishedHops are the audit trail's record of where each event of the batch landed.

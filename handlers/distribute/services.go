@@ -28,6 +28,12 @@ type OutboxTx interface {
 	LogSent(ctx context.Context, batches []Batch) error
 }
 
+// Opener gives back the payload the contract publishes from the one the outbox keeps, whose personal fields are
+// encrypted at rest. An error that must not be retried says so with a Permanent() bool method.
+type Opener interface {
+	Open(table string, payload []byte) ([]byte, error)
+}
+
 // Sender publishes distribution events to the units' topics.
 type Sender interface {
 	// Send returns once every event is acknowledged, with where each landed, in the order given. After an error

@@ -12,6 +12,7 @@ import (
 	"hotline-bridge/events"
 	"hotline-bridge/handlers/jurisdiction"
 	"hotline-bridge/handlers/sort"
+	"hotline-bridge/infra/atrest"
 )
 
 // Store is Wuhan's dedicated store (one table per kind in its schema) together with the sorter's ledger, the
@@ -21,14 +22,15 @@ type Store struct {
 	db     *pgxpool.Pool
 	schema string
 	tables map[string]tableSQL
-	limit  int // rows one sorting transaction may decide
+	limit  int    // rows one sorting transaction may decide
+	seal   Sealer // personal data at rest; atrest.Clear() until SealWith
 }
 
 var _ sort.Store = (*Store)(nil)
 
 // NewStore prepares statements for the dedicated store in schema; EnsureStore must have created it.
 func NewStore(ctx context.Context, db *pgxpool.Pool, schema string) (*Store, error) {
-	s := &Store{db: db, schema: schema, tables: map[string]tableSQL{}}
+	s := &Store{db: db, schema: schema, tables: map[string]tableSQL{}, seal: atrest.Clear()}
 	for _, k := range events.Catalogue {
 		t, err := prepareTable(ctx, db, schema, k.Table)
 		if err != nil {
@@ -213,7 +215,7 @@ func (t *storeTx) Parked(ctx context.Context, waiting []sort.Ref) ([]events.RowV
 	tables, ids := refColumns(waiting)
 	var parked []events.RowVersion
 	err := t.query(ctx, func(rows pgx.Rows) (err error) {
-		parked, err = collectVersions(rows)
+		parked, err = t.store.openParked(rows)
 		return err
 	}, `SELECT p.table_name, p.id, p.update_time, p.payload
 		FROM unnest($1::text[], $2::text[]) AS w(t, id)

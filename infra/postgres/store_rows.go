@@ -52,7 +52,7 @@ func prepareTable(ctx context.Context, db *pgxpool.Pool, schema, table string) (
 
 // storeRows writes the batch's final store rows, table by table, under a savepoint: a value a column type
 // refuses fails the whole statement, and the savepoint keeps the transaction usable to find which rows did.
-func (t *storeTx) storeRows(ctx context.Context, rows []sort.StoreRow) error {
+func (t *storeTx) storeRows(ctx context.Context, rows []sort.StoreRow, seal Sealer) error {
 	byTable := map[string][]sort.StoreRow{}
 	for _, r := range rows {
 		byTable[r.Table] = append(byTable[r.Table], r)
@@ -60,7 +60,7 @@ func (t *storeTx) storeRows(ctx context.Context, rows []sort.StoreRow) error {
 	var b pgx.Batch
 	b.Queue("SAVEPOINT store_rows")
 	for table, rs := range byTable {
-		queueTableRows(&b, t.store.tables[table], table, rs)
+		queueTableRows(&b, t.store.tables[table], table, rs, seal)
 	}
 	b.Queue("RELEASE SAVEPOINT store_rows")
 	err := t.tx.SendBatch(ctx, &b).Close()
@@ -73,13 +73,15 @@ func (t *storeTx) storeRows(ctx context.Context, rows []sort.StoreRow) error {
 	return t.findUnstorable(ctx, byTable)
 }
 
-func queueTableRows(b *pgx.Batch, sql tableSQL, table string, rows []sort.StoreRow) {
+// queueTableRows upserts a table's rows with their personal fields sealed: jsonb_populate_record then puts each
+// sealed value into its text column.
+func queueTableRows(b *pgx.Batch, sql tableSQL, table string, rows []sort.StoreRow, seal Sealer) {
 	var payloads, units, deleted []string
 	for _, r := range rows {
 		if r.Delete {
 			deleted = append(deleted, r.ID)
 		} else {
-			payloads, units = append(payloads, string(r.Payload)), append(units, r.Unit)
+			payloads, units = append(payloads, string(seal.Seal(table, r.Payload))), append(units, r.Unit)
 		}
 	}
 	if len(payloads) > 0 {
@@ -115,7 +117,7 @@ func (t *storeTx) findUnstorable(ctx context.Context, byTable map[string][]sort.
 func (t *storeTx) storeOne(ctx context.Context, table string, r sort.StoreRow) error {
 	var b pgx.Batch
 	b.Queue("SAVEPOINT store_one")
-	b.Queue(t.store.tables[table].upsert, []string{string(r.Payload)}, []string{r.Unit})
+	b.Queue(t.store.tables[table].upsert, []string{string(t.store.seal.Seal(table, r.Payload))}, []string{r.Unit})
 	b.Queue("RELEASE SAVEPOINT store_one")
 	err := t.tx.SendBatch(ctx, &b).Close()
 	if err != nil {

@@ -23,15 +23,16 @@ func (t *storeTx) Write(ctx context.Context, w *sort.Writes) (sort.Written, erro
 			return sort.Written{}, err
 		}
 	}
-	if err := t.storeRows(ctx, w.Rows); err != nil {
+	seal := newBatchSealer(t.store.seal)
+	if err := t.storeRows(ctx, w.Rows, seal); err != nil {
 		return sort.Written{}, err
 	}
 	var rest pgx.Batch
 	queueLedger(&rest, w.Ledger)
-	queueEvents(&rest, w.Events)
+	queueEvents(&rest, w.Events, seal)
 	queueRemovals(&rest, w.Removals)
-	queueParking(&rest, w.Park, w.Unpark)
-	quarantined := queueQuarantine(&rest, w.Quarantine)
+	queueParking(&rest, w.Park, w.Unpark, seal)
+	quarantined := queueQuarantine(&rest, w.Quarantine, seal)
 	queueHops(&rest, w.Hops)
 	version := queueOrgs(&rest, w)
 	if err := t.tx.SendBatch(ctx, &rest).Close(); err != nil {
@@ -62,8 +63,8 @@ func queueLedger(b *pgx.Batch, rows []sort.LedgerRow) {
 }
 
 // queueEvents writes the distribution events in order: each takes the next outbox seq as unnest yields it, and
-// the seq completes its scope into the ce_id.
-func queueEvents(b *pgx.Batch, evs []sort.Event) {
+// the seq completes its scope into the ce_id. Their payloads are kept sealed; the forwarder opens them to publish.
+func queueEvents(b *pgx.Batch, evs []sort.Event, seal Sealer) {
 	if len(evs) == 0 {
 		return
 	}
@@ -72,7 +73,7 @@ func queueEvents(b *pgx.Batch, evs []sort.Event) {
 	keys, times, payloads, traces := make([]string, n), make([]time.Time, n), make([]string, n), make([]string, n)
 	for i, e := range evs {
 		scopes[i], units[i], types[i], tables[i], ids[i] = e.Scope, e.Unit, e.Type, e.Table, e.RowID
-		keys[i], times[i], payloads[i], traces[i] = e.Key, e.RowTime, string(e.Payload), e.TraceParent
+		keys[i], times[i], payloads[i], traces[i] = e.Key, e.RowTime, string(seal.Seal(e.Table, e.Payload)), e.TraceParent
 	}
 	b.Queue(`INSERT INTO bridge.outbox (seq, event_id, unit_code, event_type, table_name, row_id, record_key, row_time, payload, traceparent)
 		SELECT s.seq, md5(s.scope || ':' || s.seq), s.u, s.ty, s.t, s.id, s.k, s.rt, s.p, nullif(s.tp, '')
@@ -97,7 +98,7 @@ func queueRemovals(b *pgx.Batch, rs []sort.Removal) {
 		tables, ids, units, times).Fn = failure("record %d removals", n)
 }
 
-func queueParking(b *pgx.Batch, park []sort.ParkRow, unpark []sort.UnparkRow) {
+func queueParking(b *pgx.Batch, park []sort.ParkRow, unpark []sort.UnparkRow, seal Sealer) {
 	if n := len(unpark); n > 0 {
 		tables, ids, upTo := make([]string, n), make([]string, n), make([]time.Time, n)
 		for i, u := range unpark {
@@ -111,7 +112,7 @@ func queueParking(b *pgx.Batch, park []sort.ParkRow, unpark []sort.UnparkRow) {
 		wTables, wIDs := make([]string, n), make([]string, n)
 		for i, p := range park {
 			v := p.Version
-			tables[i], ids[i], times[i], payloads[i] = v.Table, v.ID, v.UpdateTime, string(v.Payload)
+			tables[i], ids[i], times[i], payloads[i] = v.Table, v.ID, v.UpdateTime, string(seal.Seal(v.Table, v.Payload))
 			wTables[i], wIDs[i] = p.Waiting.Table, p.Waiting.ID
 		}
 		b.Queue(`INSERT INTO bridge.parked (table_name, id, update_time, payload, waiting_table, waiting_id)
@@ -123,9 +124,9 @@ func queueParking(b *pgx.Batch, park []sort.ParkRow, unpark []sort.UnparkRow) {
 	}
 }
 
-// queueQuarantine sets rows aside; the map it returns is filled in, by table, with the rows not set aside
-// before, once the batch is sent.
-func queueQuarantine(b *pgx.Batch, qs []sort.QuarantineRow) map[string]int {
+// queueQuarantine sets rows aside; the event id is the plaintext version's, as capture gave it. The map it
+// returns is filled in, by table, with the rows not set aside before, once the batch is sent.
+func queueQuarantine(b *pgx.Batch, qs []sort.QuarantineRow, seal Sealer) map[string]int {
 	recorded := map[string]int{}
 	if len(qs) == 0 {
 		return recorded
@@ -134,7 +135,7 @@ func queueQuarantine(b *pgx.Batch, qs []sort.QuarantineRow) map[string]int {
 	evIDs, tables, ids, times, reasons, payloads := make([]string, n), make([]string, n), make([]string, n), make([]time.Time, n), make([]string, n), make([]string, n)
 	for i, q := range qs {
 		v := q.Version
-		evIDs[i], tables[i], ids[i], times[i], reasons[i], payloads[i] = v.EventID(), v.Table, v.ID, v.UpdateTime, q.Reason, quarantinePayload(v.Payload)
+		evIDs[i], tables[i], ids[i], times[i], reasons[i], payloads[i] = v.EventID(), v.Table, v.ID, v.UpdateTime, q.Reason, quarantinePayload(seal.SealQuarantined(v.Table, v.Payload))
 	}
 	b.Queue(`WITH q AS (
 			INSERT INTO bridge.quarantine (event_id, table_name, row_id, update_time, reason, payload)
