@@ -41,6 +41,8 @@ func newRootCommand() *cobra.Command {
 	f.String("kafka-tls-ca-file", "", "PEM file of the CA that signed the broker's certificate (default: the system's roots)")
 	f.String("kafka-tls-cert-file", "", "PEM client certificate, with --kafka-tls-key-file")
 	f.String("kafka-tls-key-file", "", "PEM private key of the client certificate")
+	f.String("signing-algorithm", "", "ed25519 (default) or sm2-sm3: how the bridge signs the events it makes a key for")
+	f.String("signing-key-file", "", "PKCS#8 PEM private key to sign events with (default: a key the bridge keeps in the store)")
 	prof := &profiles{}
 	prof.flags(root)
 	var stopProfiles func() error
@@ -49,7 +51,7 @@ func newRootCommand() *cobra.Command {
 		return err
 	}
 	root.PersistentPostRunE = func(*cobra.Command, []string) error { return stopProfiles() }
-	root.AddCommand(c.migrateCommand(), c.seedCommand(), c.runCommand(), c.tailCommand(), c.auditCommand(), c.logsCommand(), c.reconcileCommand(), c.replayCommand(), c.aclCommand(), c.demoCommand())
+	root.AddCommand(c.migrateCommand(), c.seedCommand(), c.runCommand(), c.tailCommand(), c.auditCommand(), c.logsCommand(), c.reconcileCommand(), c.replayCommand(), c.aclCommand(), c.keysCommand(), c.demoCommand())
 	return root
 }
 
@@ -168,6 +170,8 @@ func (c *cli) tailCommand() *cobra.Command {
 	f.BoolVar(&opts.FromBeginning, "from-beginning", false, "read the topic from its first event")
 	f.BoolVar(&opts.Follow, "follow", false, "keep reading new events until interrupted")
 	f.StringVar(&opts.StatePath, "state", "", "write the unit's materialised rows as JSON to this file")
+	f.BoolVar(&opts.Verify, "verify", false, "check every event's signature against the published keys; report and skip each that fails, exit 1 if any did")
+	f.StringVar(&opts.KeysFile, "keys-file", "", "with --verify: the public keys file (bridge keys public) instead of the keys topic")
 	_ = cmd.MarkFlagRequired("unit")
 	return cmd
 }

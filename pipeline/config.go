@@ -72,6 +72,7 @@ type Config struct {
 	// ReplayRowsPerS bounds how fast a replay reads and sends (0: no bound); the national platform is shared.
 	ReplayRowsPerS float64 `koanf:"replay_rows_per_s"`
 	KafkaSecurity  `koanf:",squash"`
+	Signing        `koanf:",squash"`
 }
 
 // KafkaSecurity is how the bridge authenticates to the broker and checks it. The password is named by a file,
@@ -115,6 +116,7 @@ func defaults() map[string]any {
 		"reconcile_rows_per_s":    5000,
 		"capture_retention":       "0s",
 		"replay_rows_per_s":       0,
+		"signing_algorithm":       "ed25519",
 	}
 }
 
@@ -229,6 +231,7 @@ func (c Config) Validate(needs Needs) error {
 	check(!logFormats[c.LogFormat], "log_format must be auto, json or text, got %q", c.LogFormat)
 	errs = append(errs, checkHTTPAddr(c.HTTPAddr))
 	check(c.CaptureRetention != 0 && c.CaptureRetention < time.Hour, "capture_retention must be 0 (the broker's default) or at least 1h, got %s", c.CaptureRetention)
+	errs = append(errs, c.Signing.validate())
 	check(c.ReplayRowsPerS < 0, "replay_rows_per_s must not be negative (0: no bound), got %g", c.ReplayRowsPerS)
 	check(c.ReconcileInterval != 0 && c.ReconcileInterval < time.Minute, "reconcile_interval must be 0 (off) or at least 1m, got %s", c.ReconcileInterval)
 	check(c.ReconcileWindow < time.Minute, "reconcile_window must be at least 1m, got %s", c.ReconcileWindow)

@@ -161,7 +161,7 @@ func publishRepairs(ctx context.Context, cfg Config, db *pgxpool.Pool, log *slog
 		return err
 	}
 	defer sender.Close()
-	forwarder, err := distribute.NewForwarder(distribute.Config{}, postgres.NewOutbox(db), sender, log)
+	forwarder, err := newForwarder(ctx, cfg, db, sender, log, distribute.Config{})
 	if err != nil {
 		return err
 	}
