@@ -17,8 +17,9 @@ type Distribution struct {
 	// TraceParent is the W3C trace context the event was created in; empty when tracing was off.
 	TraceParent string
 	// Signature and SignatureKeyID are the ce_signature and ce_signaturekeyid headers (events/signing), filled in
-	// by the forwarder just before the send.
-	Signature, SignatureKeyID string
+	// by the forwarder just before the send; the outbox does not keep them.
+	Signature      string `db:"-"`
+	SignatureKeyID string `db:"-"`
 }
 
 // UnitTopic is the topic a unit consumes; the broadcast pseudo-unit's topic carries the data dictionary.
