@@ -26,7 +26,9 @@ type KeyPublisher struct {
 var _ distribute.KeyPublisher = (*KeyPublisher)(nil)
 
 // NewKeyPublisher publishes to topic.
-func NewKeyPublisher(cfg Config, topic string) *KeyPublisher { return &KeyPublisher{cfg: cfg, topic: topic} }
+func NewKeyPublisher(cfg Config, topic string) *KeyPublisher {
+	return &KeyPublisher{cfg: cfg, topic: topic}
+}
 
 // PublishKeys returns once the broker acknowledged every key.
 func (p *KeyPublisher) PublishKeys(_ context.Context, keys []signing.PublicKey) error {
