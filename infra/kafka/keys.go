@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/IBM/sarama"
 
@@ -79,8 +80,27 @@ func (p *KeyPublisher) ensureTopic() error {
 	if err := admin.CreateTopic(p.topic, detail, false); err != nil && !errors.Is(err, sarama.ErrTopicAlreadyExists) {
 		return p.cfg.explain(fmt.Errorf("create topic %s: %w", p.topic, err))
 	}
+	if err := awaitLeader(admin, p.topic, 30*time.Second); err != nil {
+		return err
+	}
 	p.created = true
 	return nil
+}
+
+// awaitLeader waits until the new topic's partition has a leader: a send right after CreateTopic otherwise meets
+// "unknown topic or partition" for longer than the producer's retries last.
+func awaitLeader(admin sarama.ClusterAdmin, topic string, bound time.Duration) error {
+	deadline := time.Now().Add(bound)
+	for {
+		meta, err := admin.DescribeTopics([]string{topic})
+		if err == nil && len(meta) == 1 && meta[0].Err == sarama.ErrNoError && len(meta[0].Partitions) > 0 && meta[0].Partitions[0].Leader >= 0 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return errors.Join(fmt.Errorf("topic %s has no leader %s after it was created", topic, bound), err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
 
 // ReadKeys reads the keys topic whole: the key set every event on the unit topics must verify against. A later
