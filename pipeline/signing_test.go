@@ -194,7 +194,9 @@ func TestTailVerifyNamesTamperedAndUnsignedEventsByOffsetAndExitsNonZero(t *test
 	}
 }
 
-func at(partition int32, offset int64) string { return fmt.Sprintf("partition=%d offset=%d", partition, offset) }
+func at(partition int32, offset int64) string {
+	return fmt.Sprintf("partition=%d offset=%d", partition, offset)
+}
 
 func TestEventsSignedBeforeAndAfterARotationUnderARunningBridgeAllVerify(t *testing.T) {
 	e, store := seededEnv(t, 300)
