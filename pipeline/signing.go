@@ -29,7 +29,7 @@ func openSigner(ctx context.Context, cfg Config, db *pgxpool.Pool, log *slog.Log
 	if err != nil {
 		return nil, err
 	}
-	log.Debug("signing distribution events", "key_id", key.ID, "algorithm", key.Algorithm, "from_file", fixed != nil)
+	log.Info("signing distribution events", "key_id", key.ID, "algorithm", key.Algorithm, "from_file", fixed != nil)
 	return signer, nil
 }
 
