@@ -2,7 +2,9 @@ package distribute
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"runtime"
 	"sync"
 
 	"hotline-bridge/events"
@@ -37,15 +39,32 @@ func (s *EventSigner) Sign(ctx context.Context, batch []events.Distribution) err
 	if err != nil {
 		return err
 	}
-	for i := range batch {
-		d := &batch[i]
-		sig, err := key.SignHeader(signing.Event{ID: d.EventID, Type: d.Type, Subject: d.RowID,
-			Time: events.FormatTime(d.RowTime), Key: []byte(d.Key), Value: d.Payload})
-		if err != nil {
-			return fmt.Errorf("sign outbox event %d with key %s: %w", d.Seq, key.ID, err)
-		}
-		d.Signature, d.SignatureKeyID = sig, key.ID
+	// Signing is pure CPU (Ed25519 about 30 µs an event, SM2 about 50 µs): spread over the cores, a batch of a
+	// thousand is signed in the time a few hundred take on one.
+	workers := min(runtime.GOMAXPROCS(0), max(1, len(batch)/parallelFrom))
+	errs := make([]error, workers)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for i := w; i < len(batch) && errs[w] == nil; i += workers {
+				errs[w] = signOne(key, &batch[i])
+			}
+		})
 	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// parallelFrom is the number of events per extra signing goroutine: fewer are not worth starting one for.
+const parallelFrom = 64
+
+func signOne(key *signing.PrivateKey, d *events.Distribution) error {
+	sig, err := key.SignHeader(signing.Event{ID: d.EventID, Type: d.Type, Subject: d.RowID,
+		Time: events.FormatTime(d.RowTime), Key: []byte(d.Key), Value: d.Payload})
+	if err != nil {
+		return fmt.Errorf("sign outbox event %d with key %s: %w", d.Seq, key.ID, err)
+	}
+	d.Signature, d.SignatureKeyID = sig, key.ID
 	return nil
 }
 
