@@ -165,7 +165,7 @@ func TestSecuredRunAndUnitACLs(t *testing.T) {
 	after := applyACLs(t, e, pipeline.ACLOptions{CredentialsDir: dir})
 	outputs.WriteString(after)
 	if !strings.Contains(after, "delete  Allow User:unit-"+b+" Read Topic:Literal "+events.UnitTopic(e.cfg.TopicPrefix, b)) ||
-		!strings.Contains(after, "user    unit-"+b+"  remove") || !strings.Contains(after, "6 to delete") {
+		!strings.Contains(after, "user    unit-"+b+"  remove") || !strings.Contains(after, "8 to delete") {
 		t.Fatalf("removing unit %s from the catalogue:\n%s", b, after)
 	}
 	listed := listACLs(t, e)
