@@ -44,6 +44,8 @@ func newRootCommand() *cobra.Command {
 	f.String("encryption-key-file", "", "file of 32 random bytes sealing personal data at rest in the store (unset: kept in clear)")
 	f.String("encryption-old-key-files", "", "key files that only open what earlier keys sealed, comma-separated (for bridge keys rotate)")
 	f.String("encryption-algorithm", "", "AES-256-GCM (default) or SM4-GCM")
+	f.String("signing-algorithm", "", "ed25519 (default) or sm2-sm3: how the bridge signs the events it makes a key for")
+	f.String("signing-key-file", "", "PKCS#8 PEM private key to sign events with (default: a key the bridge keeps in the store)")
 	prof := &profiles{}
 	prof.flags(root)
 	var stopProfiles func() error
@@ -176,6 +178,8 @@ func (c *cli) tailCommand() *cobra.Command {
 	f.BoolVar(&opts.FromBeginning, "from-beginning", false, "read the topic from its first event")
 	f.BoolVar(&opts.Follow, "follow", false, "keep reading new events until interrupted")
 	f.StringVar(&opts.StatePath, "state", "", "write the unit's materialised rows as JSON to this file")
+	f.BoolVar(&opts.Verify, "verify", false, "check every event's signature against the published keys; report and skip each that fails, exit 1 if any did")
+	f.StringVar(&opts.KeysFile, "keys-file", "", "with --verify: the public keys file (bridge keys public) instead of the keys topic")
 	_ = cmd.MarkFlagRequired("unit")
 	return cmd
 }

@@ -6,12 +6,14 @@ import (
 	"hotline-bridge/pipeline"
 )
 
+// keysCommand groups the key commands: the keys that seal personal data at rest, and those that sign events.
 func (c *cli) keysCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "keys",
-		Short: "Manage the keys that seal personal data at rest in the store",
+		Short: "Manage the keys that seal personal data at rest and those that sign distribution events",
 	}
 	cmd.AddCommand(c.keysRotateCommand())
+	cmd.AddCommand(c.signingKeyCommands()...)
 	return cmd
 }
 

@@ -82,6 +82,7 @@ type Config struct {
 	InspectConfig `koanf:",squash"`
 	Gateway       `koanf:",squash"`
 	Encryption    `koanf:",squash"`
+	Signing       `koanf:",squash"`
 }
 
 // Gateway configures the sign-for and feedback gateway (bridge gateway, and bridge run with gateway_enabled).
@@ -155,6 +156,7 @@ func defaults() map[string]any {
 		"pg_bin_dir":               "",
 		"kafka_session_timeout":    "10s",
 		"encryption_algorithm":     atrest.AES256GCM,
+		"signing_algorithm":        "ed25519",
 	}
 }
 
@@ -272,6 +274,7 @@ func (c Config) Validate(needs Needs) error {
 	check(!logFormats[c.LogFormat], "log_format must be auto, json or text, got %q", c.LogFormat)
 	errs = append(errs, checkHTTPAddr(c.HTTPAddr), c.Gateway.validate())
 	check(c.CaptureRetention != 0 && c.CaptureRetention < time.Hour, "capture_retention must be 0 (the broker's default) or at least 1h, got %s", c.CaptureRetention)
+	errs = append(errs, c.Signing.validate())
 	check(c.ReplayRowsPerS < 0, "replay_rows_per_s must not be negative (0: no bound), got %g", c.ReplayRowsPerS)
 	check(c.ReconcileInterval != 0 && c.ReconcileInterval < time.Minute, "reconcile_interval must be 0 (off) or at least 1m, got %s", c.ReconcileInterval)
 	check(c.ReconcileWindow < time.Minute, "reconcile_window must be at least 1m, got %s", c.ReconcileWindow)

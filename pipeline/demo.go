@@ -43,9 +43,9 @@ func Demo(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer, opts
 	if err := printUnitCounts(ctx, cfg, out); err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "\nfirst events on %s, as a district consumer sees them (bridge tail --unit %s --from-beginning):\n",
+	fmt.Fprintf(out, "\nfirst events on %s, as a district consumer sees them, each signature checked (bridge tail --unit %s --from-beginning --verify):\n",
 		events.UnitTopic(cfg.TopicPrefix, opts.Unit), opts.Unit)
-	_, err = Tail(ctx, cfg, out, TailOptions{Unit: opts.Unit, FromBeginning: true, Limit: 8})
+	_, err = Tail(ctx, cfg, out, TailOptions{Unit: opts.Unit, FromBeginning: true, Limit: 8, Verify: true})
 	return err
 }
 

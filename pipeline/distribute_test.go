@@ -100,6 +100,7 @@ func assertContractHeaders(t *testing.T, r kafka.Record) {
 	check(err != nil, "ce_time")
 	check(h[events.HeaderContentType] != "application/json", "content-type")
 	check(!traceParent.MatchString(h[events.HeaderTraceParent]), "traceparent")
+	check(h[events.HeaderSignature] == "" || len(h[events.HeaderSignatureKeyID]) != 16, "ce_signature, ce_signaturekeyid")
 	check(r.Key == "", "key")
 	if len(problems) > 0 {
 		t.Fatalf("%s@%d/%d: bad %v in headers %v", r.Topic, r.Partition, r.Offset, problems, h)

@@ -32,7 +32,7 @@ import (
 func TestPersonalDataIsSealedAtRestAndPublishedInClear(t *testing.T) {
 	brokers := testenv.KafkaBrokers(t)
 	sealed := newBridgeEnv(t, brokers)
-	keyFile := writeKeyFile(t)
+	keyFile := writeSealKeyFile(t)
 	sealed.cfg.Encryption.KeyFile, sealed.cfg.Encryption.Algorithm = keyFile, atrest.SM4GCM
 	ctx := context.Background()
 	if _, err := seed.Generate(ctx, sealed.upstream, seed.Options{Registrations: 400, WuhanShare: 0.3, Seed: 21}); err != nil {
@@ -85,7 +85,7 @@ func TestPersonalDataIsSealedAtRestAndPublishedInClear(t *testing.T) {
 func assertOtherKeyRefused(t *testing.T, e *bridgeEnv, keyID string, personal []string) {
 	t.Helper()
 	other := e.cfg
-	other.Encryption.KeyFile = writeKeyFile(t)
+	other.Encryption.KeyFile = writeSealKeyFile(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	err := pipeline.Run(ctx, other, quietLogger(), true)
@@ -107,7 +107,7 @@ func assertUnknownKeyStopsTheForwarder(t *testing.T, e *bridgeEnv, store storeDB
 	}
 	seq := store.count(t, `SELECT max(seq) FROM bridge.outbox`)
 	other := e.cfg
-	other.Encryption.KeyFile = writeKeyFile(t)
+	other.Encryption.KeyFile = writeSealKeyFile(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	err := pipeline.Run(ctx, other, quietLogger(), true)
@@ -125,7 +125,7 @@ func assertUnknownKeyStopsTheForwarder(t *testing.T, e *bridgeEnv, store storeDB
 // key runs on under changes; the flow goes on, and the old key is retired.
 func TestKeysRotateResealsEverythingWhileTheBridgeFlows(t *testing.T) {
 	e := newBridgeEnv(t, testenv.KafkaBrokers(t))
-	oldKey, newKey := writeKeyFile(t), writeKeyFile(t)
+	oldKey, newKey := writeSealKeyFile(t), writeSealKeyFile(t)
 	e.cfg.Encryption.KeyFile = oldKey
 	ctx := context.Background()
 	if _, err := seed.Generate(ctx, e.upstream, seed.Options{Registrations: 300, WuhanShare: 0.3, Seed: 23}); err != nil {
@@ -206,7 +206,7 @@ func assertFlowsInClear(t *testing.T, e *bridgeEnv, store storeDB) {
 	})
 }
 
-func writeKeyFile(t *testing.T) string {
+func writeSealKeyFile(t *testing.T) string {
 	t.Helper()
 	key := make([]byte, atrest.KeySize)
 	_, _ = rand.Read(key)

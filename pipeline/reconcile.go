@@ -165,7 +165,7 @@ func publishRepairs(ctx context.Context, cfg Config, db *pgxpool.Pool, log *slog
 	if err != nil {
 		return err
 	}
-	forwarder, err := distribute.NewForwarder(distribute.Config{Payloads: keys}, postgres.NewOutbox(db), sender, log)
+	forwarder, err := newForwarder(ctx, cfg, db, sender, log, distribute.Config{Payloads: keys})
 	if err != nil {
 		return err
 	}

@@ -195,8 +195,7 @@ func open(ctx context.Context, cfg Config, log *slog.Logger, counts *RunProgress
 	}
 	m := b.observer.metrics
 	forwarded := func(batch []events.Distribution) { counts.forwarded(batch); m.Forwarded(batch) }
-	b.forwarder, err = distribute.NewForwarder(distribute.Config{Forwarded: forwarded, Failed: m.PublishFailed, Payloads: keys},
-		postgres.NewOutbox(b.store), b.sender, log)
+	b.forwarder, err = newForwarder(ctx, cfg, b.store, b.sender, log, distribute.Config{Forwarded: forwarded, Failed: m.PublishFailed, Payloads: keys})
 	b.trail = postgres.NewAuditTrail(b.store)
 	b.relay = audit.NewRelay(postgres.NewAuditOutbox(b.store), b.pub, events.AuditTopic(cfg.TopicPrefix), log)
 	if err != nil {

@@ -70,11 +70,11 @@ func TestSecuredRunAndUnitACLs(t *testing.T) {
 	first := applyACLs(t, e, pipeline.ACLOptions{CredentialsDir: dir})
 	outputs.WriteString(first)
 	units := len(unitCodes(t))
-	if !strings.Contains(first, "0 ACLs in force, "+itoa(units*6)+" to create, 0 to delete; "+itoa(units)+" credentials to issue") {
+	if !strings.Contains(first, "0 ACLs in force, "+itoa(units*8)+" to create, 0 to delete; "+itoa(units)+" credentials to issue") {
 		t.Fatalf("first apply:\n%s", first)
 	}
 	second := applyACLs(t, e, pipeline.ACLOptions{CredentialsDir: dir})
-	if !strings.Contains(second, itoa(units*6)+" ACLs in force, 0 to create, 0 to delete; 0 credentials to issue, 0 users to remove: nothing to change") {
+	if !strings.Contains(second, itoa(units*8)+" ACLs in force, 0 to create, 0 to delete; 0 credentials to issue, 0 users to remove: nothing to change") {
 		t.Fatalf("a second apply must change nothing:\n%s", second)
 	}
 
@@ -119,6 +119,19 @@ func TestSecuredRunAndUnitACLs(t *testing.T) {
 			t.Fatalf("read %d broadcast events as unit %s, want %d", got, a, want)
 		}
 	})
+	t.Run("the unit reads the public keys and every event on its topic verifies", func(t *testing.T) {
+		cfg := kafka.Config{Brokers: []string{broker.TLSAddr}, Security: unitA}
+		keys, err := kafka.ReadKeys(ctx, cfg, events.KeysTopic(e.cfg.TopicPrefix))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var records []kafka.Record
+		if err := kafka.ReadTopicAs(ctx, cfg, events.UnitTopic(e.cfg.TopicPrefix, a), true, false,
+			func(r kafka.Record) error { records = append(records, r); return nil }); err != nil {
+			t.Fatal(err)
+		}
+		assertAllVerify(t, keys, records)
+	})
 	client := unitClient(t, broker.TLSAddr, unitA)
 	t.Run("refused", func(t *testing.T) {
 		for _, topic := range []string{events.UnitTopic(e.cfg.TopicPrefix, b), events.CaptureTopic(e.cfg.TopicPrefix, events.InfoProvider)} {
@@ -153,7 +166,7 @@ func TestSecuredRunAndUnitACLs(t *testing.T) {
 	after := applyACLs(t, e, pipeline.ACLOptions{CredentialsDir: dir})
 	outputs.WriteString(after)
 	if !strings.Contains(after, "delete  Allow User:unit-"+b+" Read Topic:Literal "+events.UnitTopic(e.cfg.TopicPrefix, b)) ||
-		!strings.Contains(after, "user    unit-"+b+"  remove") || !strings.Contains(after, "6 to delete") {
+		!strings.Contains(after, "user    unit-"+b+"  remove") || !strings.Contains(after, "8 to delete") {
 		t.Fatalf("removing unit %s from the catalogue:\n%s", b, after)
 	}
 	listed := listACLs(t, e)

@@ -19,6 +19,10 @@ type TailOptions struct {
 	Follow        bool   // keep reading new events; otherwise stop at the end as of the start
 	StatePath     string // write the materialised unit state as JSON here when done
 	Limit         int    // print at most this many events (0 = all); state still folds every one
+	// Verify checks every event's signature against the published keys (KeysFile, else the keys topic), reports
+	// each that fails and leaves it out of the state; Tail then ends with ErrUnverified.
+	Verify   bool
+	KeysFile string
 }
 
 // Tail is the reference district consumer: it prints a unit topic's events (never their payloads, which hold
@@ -26,7 +30,19 @@ type TailOptions struct {
 func Tail(ctx context.Context, cfg Config, out io.Writer, opts TailOptions) (district.State, error) {
 	topic := events.UnitTopic(cfg.TopicPrefix, opts.Unit)
 	state, printed := district.State{}, 0
+	var verify *verifier
+	if opts.Verify {
+		var err error
+		if verify, err = newVerifier(ctx, cfg, out, opts.KeysFile); err != nil {
+			return state, err
+		}
+	}
 	err := kafka.ReadTopicAs(ctx, cfg.kafka(), topic, opts.FromBeginning, opts.Follow, func(r kafka.Record) error {
+		if verify != nil {
+			if ok, err := verify.check(ctx, r); !ok || err != nil {
+				return err
+			}
+		}
 		if opts.Limit == 0 || printed < opts.Limit {
 			fmt.Fprintf(out, "%-8s %-26s unit=%s key=%-14s row=%-14s time=%s id=%s\n", fmt.Sprintf("%d@%d", r.Offset, r.Partition),
 				r.Headers[events.HeaderType], opts.Unit, r.Key, r.Headers[events.HeaderSubject], r.Headers[events.HeaderTime], r.Headers[events.HeaderID])
@@ -38,7 +54,12 @@ func Tail(ctx context.Context, cfg Config, out io.Writer, opts TailOptions) (dis
 		return state, err
 	}
 	if opts.StatePath != "" {
-		return state, writeJSON(opts.StatePath, state)
+		if err := writeJSON(opts.StatePath, state); err != nil {
+			return state, err
+		}
+	}
+	if verify != nil {
+		return state, verify.result(topic)
 	}
 	return state, nil
 }

@@ -47,8 +47,8 @@ func compare(a, b Rule) int {
 // GroupPrefix is the prefix of the consumer groups a unit may use: "<topic prefix>.<unit>.".
 func GroupPrefix(topicPrefix, unit string) string { return topicPrefix + "." + unit + "." }
 
-// Desired is every rule the units need: READ and DESCRIBE on their own topic, on the broadcast topic and on
-// their consumer groups.
+// Desired is every rule the units need: READ and DESCRIBE on their own topic, on the broadcast topic, on the
+// public keys topic and on their consumer groups.
 func Desired(topicPrefix string, units []string) []Rule {
 	var rules []Rule
 	for _, unit := range units {
@@ -60,6 +60,7 @@ func Desired(topicPrefix string, units []string) []Rule {
 		}
 		allow("Topic", "Literal", events.UnitTopic(topicPrefix, unit))
 		allow("Topic", "Literal", events.UnitTopic(topicPrefix, events.BroadcastUnit))
+		allow("Topic", "Literal", events.KeysTopic(topicPrefix)) // the public keys, to verify signatures with
 		allow("Group", "Prefixed", GroupPrefix(topicPrefix, unit))
 	}
 	slices.SortFunc(rules, compare)

@@ -26,6 +26,9 @@ type Config struct {
 	// Payloads, when set, opens what the outbox keeps sealed (personal data encrypted at rest) into the payload
 	// the contract publishes; nil publishes payloads as the outbox holds them.
 	Payloads Opener
+	// Signer signs every event before it is sent. The bridge always sets it (pipeline); nil sends unsigned
+	// events, which only the benchmarks' unsigned reference does.
+	Signer Signer
 }
 
 func (c *Config) setDefaults() {
@@ -83,6 +86,9 @@ func (f *Forwarder) Forward(ctx context.Context) (int, error) {
 		if err := f.open(batch); err != nil {
 			return err
 		}
+		if err := f.sign(ctx, batch); err != nil {
+			return err
+		}
 		started := time.Now()
 		published, err := f.sender.Send(ctx, batch)
 		if err == nil {
@@ -125,6 +131,15 @@ func (f *Forwarder) open(batch []events.Distribution) error {
 		batch[i].Payload = p
 	}
 	return nil
+}
+
+// sign signs the batch in place: once per event and send, never stored, so a retried send signs again (the same
+// bytes, and with Ed25519 the same signature, unless the key was rotated in between).
+func (f *Forwarder) sign(ctx context.Context, batch []events.Distribution) error {
+	if f.cfg.Signer == nil {
+		return nil
+	}
+	return f.cfg.Signer.Sign(ctx, batch)
 }
 
 // publishedHops are the audit trail's record of where each event of the batch landed.

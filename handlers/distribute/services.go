@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"hotline-bridge/events"
+	"hotline-bridge/events/signing"
 )
 
 // Outbox is the transactional outbox. Apply runs fn in one transaction that holds the forwarding claim from the
@@ -63,4 +64,24 @@ type Batch struct {
 	Events      int
 	FirstSeq    int64  // the send's first outbox seq: the same on every retry of one batch
 	Error       string // why the send failed; empty when it did not. Names brokers and counts, never payloads
+}
+
+// Signer signs the events of a batch just before they are sent.
+type Signer interface {
+	// Sign fills in every event's Signature and SignatureKeyID. The key it signs with is on the keys topic
+	// before the first event signed with it is returned, so that no consumer meets a key it cannot look up.
+	Sign(ctx context.Context, batch []events.Distribution) error
+}
+
+// SigningKeys is where the bridge keeps the keys it signs with, shared by every instance.
+type SigningKeys interface {
+	// Active is the stored key new events are signed with; a rotation changes it under running bridges.
+	Active(ctx context.Context) (*signing.PrivateKey, error)
+	// Public is every key the bridge has signed with, retired ones too: old events must still verify.
+	Public(ctx context.Context) ([]signing.PublicKey, error)
+}
+
+// KeyPublisher publishes the public keys (the compacted keys topic, a record per key id).
+type KeyPublisher interface {
+	PublishKeys(ctx context.Context, keys []signing.PublicKey) error
 }

@@ -129,21 +129,20 @@ func (s *Sender) disconnect() {
 func (s *Sender) record(ctx context.Context, d events.Distribution) (*sarama.ProducerMessage, trace.Span) {
 	topic := events.UnitTopic(s.prefix, d.Unit)
 	created, span := startCreate(spans.FromTraceParent(ctx, d.TraceParent), topic, d)
-	return &sarama.ProducerMessage{
-		Topic: topic,
-		Key:   sarama.StringEncoder(d.Key),
-		Value: sarama.ByteEncoder(d.Payload),
-		Headers: []sarama.RecordHeader{
-			header(events.HeaderSpecVersion, events.CloudEventsVersion),
-			header(events.HeaderID, d.EventID),
-			header(events.HeaderType, d.Type),
-			header(events.HeaderSource, events.EventSource),
-			header(events.HeaderSubject, d.RowID),
-			header(events.HeaderTime, events.FormatTime(d.RowTime)),
-			header(events.HeaderContentType, events.PayloadContentType),
-			header(events.HeaderTraceParent, traceParent(created)),
-		},
-	}, span
+	headers := []sarama.RecordHeader{
+		header(events.HeaderSpecVersion, events.CloudEventsVersion),
+		header(events.HeaderID, d.EventID),
+		header(events.HeaderType, d.Type),
+		header(events.HeaderSource, events.EventSource),
+		header(events.HeaderSubject, d.RowID),
+		header(events.HeaderTime, events.FormatTime(d.RowTime)),
+		header(events.HeaderContentType, events.PayloadContentType),
+		header(events.HeaderTraceParent, traceParent(created)),
+	}
+	if d.SignatureKeyID != "" {
+		headers = append(headers, header(events.HeaderSignature, d.Signature), header(events.HeaderSignatureKeyID, d.SignatureKeyID))
+	}
+	return &sarama.ProducerMessage{Topic: topic, Key: sarama.StringEncoder(d.Key), Value: sarama.ByteEncoder(d.Payload), Headers: headers}, span
 }
 
 // traceID is the trace the record's traceparent header names ("00-<trace id>-<span id>-<flags>").

@@ -16,6 +16,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"hotline-bridge/events"
+	"hotline-bridge/events/signing"
 	"hotline-bridge/handlers/distribute"
 	"hotline-bridge/infra/dev/testenv"
 	"hotline-bridge/infra/kafka"
@@ -188,12 +189,23 @@ func TestOutboxForwardingSurvivesBrokerOutage(t *testing.T) {
 	}
 }
 
-// BenchmarkOutboxForward measures forwarding from PostgreSQL to the real broker, 50k events per iteration.
+// BenchmarkOutboxForward measures forwarding from PostgreSQL to the real broker, 50k events per iteration:
+// unsigned (the reference) and signed with each algorithm, as the bridge always does.
 func BenchmarkOutboxForward(b *testing.B) {
+	b.Run("unsigned", func(b *testing.B) { benchmarkOutboxForward(b, "") })
+	for _, algorithm := range signing.Algorithms {
+		b.Run(algorithm, func(b *testing.B) { benchmarkOutboxForward(b, algorithm) })
+	}
+}
+
+func benchmarkOutboxForward(b *testing.B, algorithm string) {
 	const events = 50_000
 	db := newBridgeDB(b)
 	brokers := testenv.KafkaBrokers(b)
-	fwd, _ := newKafkaForwarder(b, db, brokers, io.Discard)
+	fwd, prefix := newKafkaForwarder(b, db, brokers, io.Discard)
+	if algorithm != "" {
+		fwd = signedForwarder(b, db, brokers, prefix, algorithm)
+	}
 	var forwarded int
 	var spent time.Duration
 	for i := 0; b.Loop(); i++ {
@@ -244,6 +256,27 @@ func newKafkaForwarder(t testing.TB, db *pgxpool.Pool, brokers []string, logs io
 		t.Fatal(err)
 	}
 	return fwd, prefix
+}
+
+// signedForwarder forwards db's outbox to prefix's topics, signing as the bridge does with a stored key.
+func signedForwarder(t testing.TB, db *pgxpool.Pool, brokers []string, prefix, algorithm string) *distribute.Forwarder {
+	t.Helper()
+	keys := postgres.NewSigningKeys(db)
+	if _, _, err := keys.Ensure(context.Background(), algorithm); err != nil {
+		t.Fatal(err)
+	}
+	cfg := kafka.Config{Brokers: brokers, Version: "4.1.0", ClientID: "outbox-test", Partitions: 3, Replication: 1}
+	sender, err := kafka.NewSender(cfg, prefix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sender.Close() })
+	signer := distribute.NewEventSigner(keys, nil, kafka.NewKeyPublisher(cfg, prefix+".keys"))
+	fwd, err := distribute.NewForwarder(distribute.Config{MaxBackoff: time.Second, Signer: signer}, postgres.NewOutbox(db), sender, quiet())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fwd
 }
 
 func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
