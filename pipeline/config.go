@@ -71,7 +71,9 @@ type Config struct {
 	CaptureRetention time.Duration `koanf:"capture_retention"`
 	// ReplayRowsPerS bounds how fast a replay reads and sends (0: no bound); the national platform is shared.
 	ReplayRowsPerS float64 `koanf:"replay_rows_per_s"`
-	KafkaSecurity  `koanf:",squash"`
+	// ReportDir is where bridge run writes yesterday's report once a day (empty: no daily report).
+	ReportDir     string `koanf:"report_dir"`
+	KafkaSecurity `koanf:",squash"`
 }
 
 // KafkaSecurity is how the bridge authenticates to the broker and checks it. The password is named by a file,
@@ -115,6 +117,7 @@ func defaults() map[string]any {
 		"reconcile_rows_per_s":    5000,
 		"capture_retention":       "0s",
 		"replay_rows_per_s":       0,
+		"report_dir":              "",
 	}
 }
 
@@ -227,7 +230,7 @@ func (c Config) Validate(needs Needs) error {
 	check(c.LedgerRetention < time.Hour, "ledger_retention must be at least 1h (a redelivery after a crash must still find the newer version), got %s", c.LedgerRetention)
 	check(c.TransferLogRetention < time.Hour, "transfer_log_retention must be at least 1h, got %s (the Cybersecurity Law asks for six months, 4320h)", c.TransferLogRetention)
 	check(!logFormats[c.LogFormat], "log_format must be auto, json or text, got %q", c.LogFormat)
-	errs = append(errs, checkHTTPAddr(c.HTTPAddr))
+	errs = append(errs, checkHTTPAddr(c.HTTPAddr), checkReportDir(c.ReportDir))
 	check(c.CaptureRetention != 0 && c.CaptureRetention < time.Hour, "capture_retention must be 0 (the broker's default) or at least 1h, got %s", c.CaptureRetention)
 	check(c.ReplayRowsPerS < 0, "replay_rows_per_s must not be negative (0: no bound), got %g", c.ReplayRowsPerS)
 	check(c.ReconcileInterval != 0 && c.ReconcileInterval < time.Minute, "reconcile_interval must be 0 (off) or at least 1m, got %s", c.ReconcileInterval)
@@ -265,6 +268,17 @@ func checkHTTPAddr(addr string) error {
 	_, port, err := net.SplitHostPort(addr)
 	if n, convErr := strconv.Atoi(port); err != nil || convErr != nil || n < 0 || n > 65535 {
 		return fmt.Errorf("http_addr (BRIDGE_HTTP_ADDR) %q: want host:port, e.g. 127.0.0.1:9464, or empty to serve nothing", addr)
+	}
+	return nil
+}
+
+// checkReportDir accepts a directory, or a path not there yet (the daily report creates it), or empty.
+func checkReportDir(dir string) error {
+	if dir == "" {
+		return nil
+	}
+	if info, err := os.Stat(dir); err == nil && !info.IsDir() {
+		return fmt.Errorf("report_dir (BRIDGE_REPORT_DIR) %s is a file, not a directory", dir)
 	}
 	return nil
 }
