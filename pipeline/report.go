@@ -137,6 +137,8 @@ func (d *dailyReports) writeDue(ctx context.Context, now time.Time) {
 		d.done = day
 		if wrote {
 			d.log.Info("daily report written", "day", day.String(), "dir", dir)
+		} else {
+			d.log.Info("daily report already written by another instance", "day", day.String())
 		}
 	}
 }

@@ -44,6 +44,13 @@ func (d Day) IsZero() bool                 { return d.t.IsZero() }
 func (d Day) Weekday() time.Weekday        { return d.t.Weekday() }
 func (d Day) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
 
+// UnmarshalText reads YYYY-MM-DD.
+func (d *Day) UnmarshalText(b []byte) error {
+	v, err := ParseDay(string(b))
+	*d = v
+	return err
+}
+
 // Start is the instant the day begins in Shanghai.
 func (d Day) Start() time.Time {
 	return time.Date(d.t.Year(), d.t.Month(), d.t.Day(), 0, 0, 0, 0, Shanghai)
