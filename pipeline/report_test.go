@@ -196,8 +196,9 @@ func countUpstream(t *testing.T, e *bridgeEnv, table string) int {
 
 func sqlTime(t time.Time) string { return t.UTC().Format(time.RFC3339) }
 
-// checkFlow compares each unit's and table's numbers with the outbox, and what the store holds with what
-// replaying the unit's outbox yields: the rows whose latest event there is not a removal.
+// checkFlow compares each unit's and table's numbers with the outbox, what the store holds with what replaying
+// the unit's outbox yields (the rows whose latest event there is not a removal), and what was captured for the
+// unit with the audit trail's decisions.
 func checkFlow(t *testing.T, store storeDB, r report.Report, p report.Period) {
 	t.Helper()
 	rows, err := store.db.Query(context.Background(), `
@@ -208,16 +209,18 @@ func checkFlow(t *testing.T, store storeDB, r report.Report, p report.Period) {
 				AND o.created_at >= $1 AND o.created_at < $2 AND o.event_type NOT LIKE '%removed'),
 			(SELECT count(*) FROM bridge.outbox o WHERE o.unit_code = u.unit_code AND o.table_name = u.table_name
 				AND o.published_at >= $1 AND o.published_at < $2),
-			(SELECT count(*) FROM latest l WHERE l.unit_code = u.unit_code AND l.table_name = u.table_name AND l.event_type NOT LIKE '%removed')
+			(SELECT count(*) FROM latest l WHERE l.unit_code = u.unit_code AND l.table_name = u.table_name AND l.event_type NOT LIKE '%removed'),
+			(SELECT count(*) FROM bridge.audit_hop h WHERE h.hop = 'decided' AND h.unit_code = u.unit_code AND h.table_name = u.table_name
+				AND h.at >= $1 AND h.at < $2)
 		FROM (SELECT DISTINCT unit_code, table_name FROM bridge.outbox) u`, p.From(), p.To())
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[[2]string][3]int64{}
+	want := map[[2]string][4]int64{}
 	for rows.Next() {
 		var unit, table string
-		var n [3]int64
-		if err := rows.Scan(&unit, &table, &n[0], &n[1], &n[2]); err != nil {
+		var n [4]int64
+		if err := rows.Scan(&unit, &table, &n[0], &n[1], &n[2], &n[3]); err != nil {
 			t.Fatal(err)
 		}
 		want[[2]string{unit, table}] = n
@@ -225,16 +228,16 @@ func checkFlow(t *testing.T, store storeDB, r report.Report, p report.Period) {
 	if err := rows.Err(); err != nil {
 		t.Fatal(err)
 	}
-	got := map[[2]string][3]int64{}
+	got := map[[2]string][4]int64{}
 	for _, l := range r.Flow {
-		got[[2]string{l.Unit, l.Table}] = [3]int64{l.Stored, l.Published, l.Held}
+		got[[2]string{l.Unit, l.Table}] = [4]int64{l.Stored, l.Published, l.Held, l.Captured}
 	}
 	if len(want) < 30 {
 		t.Fatalf("the outbox holds %d unit tables: the seed did not exercise the report", len(want))
 	}
 	for k, w := range want {
 		if got[k] != w {
-			t.Errorf("flow %s %s: report stored/published/held %v, outbox %v", k[0], k[1], got[k], w)
+			t.Errorf("flow %s %s: report stored/published/held/captured %v, outbox and audit trail %v", k[0], k[1], got[k], w)
 		}
 	}
 	if len(got) != len(want) {

@@ -28,13 +28,16 @@ type CaptureLine struct {
 	Errors        int64  `json:"errors"`
 }
 
-// FlowLine is one unit's and table's flow: Stored counts the store writes of the period (upserted or deleted
+// FlowLine is one unit's and table's flow: Captured counts the row versions captured and decided as the unit's
+// in the period (the audit trail's decided hops; the download log is per table only, as capture reads national
+// rows before anyone knows their unit), Stored counts the store writes of the period (upserted or deleted
 // events, which the store commits with its rows), Removed the rows that left the unit, Published the events the
 // broker took in the period, Acknowledged those below the unit's consumer group's committed offset (nil when no
 // group is configured or its offsets could not be read), Held the rows the store holds for the unit now.
 type FlowLine struct {
 	Unit         string `json:"unit"`
-	Table        string `json:"table"`
+	Table        string `json:"table,omitempty"` // empty in the per-unit sums
+	Captured     int64  `json:"captured"`
 	Stored       int64  `json:"stored"`
 	Removed      int64  `json:"removed"`
 	Published    int64  `json:"published"`

@@ -44,7 +44,11 @@ func bars(labels, names []string, values [][]float64, stacked, horizontal bool) 
 	if len(labels) == 0 {
 		return nil, nil
 	}
-	p := charts.NewPainter(charts.PainterOptions{OutputFormat: charts.ChartOutputSVG, Width: 900, Height: 360})
+	height := 360
+	if horizontal { // a row per label, every label readable however many units there are
+		height = max(height, 80+28*len(labels)*len(names))
+	}
+	p := charts.NewPainter(charts.PainterOptions{OutputFormat: charts.ChartOutputSVG, Width: 900, Height: height})
 	opt := charts.NewBarChartOptionWithData(values)
 	opt.Horizontal = horizontal
 	opt.CategoryAxis.Labels = labels
@@ -82,7 +86,7 @@ func (r Report) flowChart() ([]byte, error) {
 		s := byUnit[u]
 		values[0], values[1], values[2] = append(values[0], s.stored), append(values[1], s.published), append(values[2], s.acked)
 	}
-	return bars(units, []string{"stored", "published", "acknowledged"}, values, false, false)
+	return bars(units, []string{"stored", "published", "acknowledged"}, values, false, true)
 }
 
 func (r Report) workOrderChart() ([]byte, error) {

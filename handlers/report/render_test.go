@@ -34,7 +34,7 @@ func sample() report.Report {
 		Period:      report.Period{First: report.Date(2025, 10, 16), Last: report.Date(2025, 10, 16)},
 		GeneratedAt: time.Date(2025, 10, 17, 1, 0, 0, 0, time.UTC),
 		Capture:     []report.CaptureLine{{Table: "registration", Pages: 3, RowsRead: 4321, RowsPublished: 4321}},
-		Flow: []report.FlowLine{{Unit: "420106", Table: "registration", Stored: 12, Published: 11, Acknowledged: &acked, Held: 345},
+		Flow: []report.FlowLine{{Unit: "420106", Table: "registration", Captured: 13, Stored: 12, Published: 11, Acknowledged: &acked, Held: 345},
 			{Unit: "420102", Table: "subject", Stored: 5, Published: 5, Held: 6}},
 		Groups:     []report.GroupLine{{Unit: "420106", Group: "wuchang-sync", Published: 11, Acknowledged: 7}},
 		WorkOrders: []report.WorkOrderLine{{Unit: "420106", Kind: "1", KindLabel: "投诉", Status: "50", StatusLabel: "已办结", Count: 9}},
@@ -142,8 +142,8 @@ func TestTheOutputDirectoryHoldsCSVAndJSONPerSection(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := [][]string{{"unit", "table", "stored", "removed", "published", "acknowledged", "held", "held_deleted"},
-		{"420106", "registration", "12", "0", "11", "7", "345", "0"}, {"420102", "subject", "5", "0", "5", "", "6", "0"}}
+	want := [][]string{{"unit", "table", "captured", "stored", "removed", "published", "acknowledged", "held", "held_deleted"},
+		{"420106", "registration", "13", "12", "0", "11", "7", "345", "0"}, {"420102", "subject", "0", "5", "0", "5", "", "6", "0"}}
 	if !slices.EqualFunc(records, want, slices.Equal) {
 		t.Errorf("flow.csv: %q, want %q", records, want)
 	}
@@ -158,5 +158,32 @@ func TestTheOutputDirectoryHoldsCSVAndJSONPerSection(t *testing.T) {
 	var empty []any
 	if data, err := os.ReadFile(filepath.Join(dir, "capture.json")); err != nil || json.Unmarshal(data, &empty) != nil || len(empty) != 1 {
 		t.Errorf("capture.json: %s", data)
+	}
+}
+
+func TestTheTerminalSummarySumsTheFlowPerUnit(t *testing.T) {
+	var b bytes.Buffer
+	if err := sample().WriteText(&b); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	lines := strings.Split(out, "\n")
+	var unitLine string
+	for _, l := range lines {
+		if strings.HasPrefix(l, "420106 ") && strings.Contains(l, "345") {
+			unitLine = strings.Join(strings.Fields(l), " ")
+		}
+	}
+	if unitLine != "420106 13 12 0 11 7 345" {
+		t.Errorf("420106's line %q, want captured 13, stored 12, removed 0, published 11, acknowledged 7, held 345:\n%s", unitLine, out)
+	}
+	for _, want := range []string{"report 2025-10-16 (Asia/Shanghai), generated 2025-10-17 09:00:00", "note: a note & <angle> brackets",
+		"required_missing  registration  1      R-BAD", "acceptance  420106  R2"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the summary does not show %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "status is empty") {
+		t.Error("the summary lists findings row by row: that is for the files")
 	}
 }

@@ -11,7 +11,8 @@ import (
 // terminalRows bounds the long sections in the terminal summary; the files hold every row.
 const terminalRows = 20
 
-// WriteText prints the terminal summary: every section but the row-by-row findings, long ones cut short.
+// WriteText prints the terminal summary: every section but the per-table flow and the row-by-row findings (the
+// files have them), long ones cut short.
 func (r Report) WriteText(w io.Writer) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "report %s (Asia/Shanghai), generated %s\n", r.Period, localTime(r.GeneratedAt))
@@ -19,7 +20,7 @@ func (r Report) WriteText(w io.Writer) error {
 		fmt.Fprintf(&b, "note: %s\n", n)
 	}
 	for _, s := range r.Sections() {
-		if s.Name == "finding_rows" {
+		if s.Name == "finding_rows" || s.Name == "flow" {
 			continue
 		}
 		fmt.Fprintf(&b, "\n== %s\n", s.Title)

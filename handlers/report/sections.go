@@ -16,7 +16,7 @@ type Section struct {
 
 // Sections are the report's tables in the order it shows them.
 func (r Report) Sections() []Section {
-	return []Section{r.captureSection(), r.flowSection(), r.groupSection(), r.workOrderSection(), r.timeLimitSection(),
+	return []Section{r.captureSection(), r.unitSection(), r.flowSection(), r.groupSection(), r.workOrderSection(), r.timeLimitSection(),
 		r.overdueSection(), r.findingSection(), r.findingRowSection(), r.reconcileSection(), r.differenceSection()}
 }
 
@@ -30,16 +30,54 @@ func (r Report) captureSection() Section {
 }
 
 func (r Report) flowSection() Section {
-	s := Section{Name: "flow", Title: "Stored, published and acknowledged (存储、分发、确认), per unit and table",
-		Columns: []string{"unit", "table", "stored", "removed", "published", "acknowledged", "held", "held_deleted"}, Data: r.Flow}
+	s := Section{Name: "flow", Title: "Captured, stored, published and acknowledged (下载、存储、分发、确认), per unit and table",
+		Columns: []string{"unit", "table", "captured", "stored", "removed", "published", "acknowledged", "held", "held_deleted"}, Data: r.Flow}
 	for _, l := range r.Flow {
 		var acked any
 		if l.Acknowledged != nil {
 			acked = *l.Acknowledged
 		}
-		s.Rows = append(s.Rows, []any{l.Unit, l.Table, l.Stored, l.Removed, l.Published, acked, l.Held, l.HeldDeleted})
+		s.Rows = append(s.Rows, []any{l.Unit, l.Table, l.Captured, l.Stored, l.Removed, l.Published, acked, l.Held, l.HeldDeleted})
 	}
 	return s
+}
+
+// unitSection sums the flow per unit, for the terminal and a glance; the flow section has it per table.
+func (r Report) unitSection() Section {
+	s := Section{Name: "flow_units", Title: "Captured, stored, published and acknowledged, per unit (all tables)",
+		Columns: []string{"unit", "captured", "stored", "removed", "published", "acknowledged", "held"}}
+	var units []FlowLine
+	for _, l := range r.Flow {
+		n := len(units)
+		if n == 0 || units[n-1].Unit != l.Unit {
+			units = append(units, FlowLine{Unit: l.Unit})
+			n++
+		}
+		u := &units[n-1]
+		u.Captured, u.Stored, u.Removed, u.Published, u.Held = u.Captured+l.Captured, u.Stored+l.Stored, u.Removed+l.Removed,
+			u.Published+l.Published, u.Held+l.Held
+		if l.Acknowledged != nil {
+			u.Acknowledged = ptr(deref(u.Acknowledged) + *l.Acknowledged)
+		}
+	}
+	for _, u := range units {
+		var acked any
+		if u.Acknowledged != nil {
+			acked = *u.Acknowledged
+		}
+		s.Rows = append(s.Rows, []any{u.Unit, u.Captured, u.Stored, u.Removed, u.Published, acked, u.Held})
+	}
+	s.Data = units
+	return s
+}
+
+func ptr(n int64) *int64 { return &n }
+
+func deref(p *int64) int64 {
+	if p == nil {
+		return 0
+	}
+	return *p
 }
 
 func (r Report) groupSection() Section {

@@ -73,6 +73,9 @@ func (r *Reports) Flow(ctx context.Context, from, to time.Time) ([]report.FlowLi
 	if err != nil {
 		return nil, fmt.Errorf("count the outbox: %w", err)
 	}
+	if err := r.decided(ctx, from, to, line); err != nil {
+		return nil, err
+	}
 	for _, k := range events.Catalogue {
 		rows, err := r.db.Query(ctx, `SELECT unit_code, count(*), count(*) FILTER (WHERE is_deleted) FROM `+r.table(k.Table)+` GROUP BY 1`)
 		if err != nil {
@@ -89,6 +92,27 @@ func (r *Reports) Flow(ctx context.Context, from, to time.Time) ([]report.FlowLi
 		}
 	}
 	return sortedFlow(lines), nil
+}
+
+// decided counts the audit trail's decided hops of the period per unit and table: row versions captured and
+// found to be the unit's (or broadcast).
+func (r *Reports) decided(ctx context.Context, from, to time.Time, line func(unit, table string) *report.FlowLine) error {
+	rows, err := r.db.Query(ctx, `SELECT unit_code, table_name, count(*) FROM bridge.audit_hop
+		WHERE hop = $1 AND at >= $2 AND at < $3 AND unit_code IS NOT NULL AND unit_code NOT IN ($4, $5)
+		GROUP BY 1, 2`, events.HopDecided, from, to, events.UnitNotWuhan, events.UnitParked)
+	if err != nil {
+		return fmt.Errorf("count decided hops: %w", err)
+	}
+	var unit, table string
+	var n int64
+	_, err = pgx.ForEachRow(rows, []any{&unit, &table, &n}, func() error {
+		line(unit, table).Captured = n
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("count decided hops: %w", err)
+	}
+	return nil
 }
 
 func sortedFlow(lines map[[2]string]*report.FlowLine) []report.FlowLine {
