@@ -8,5 +8,5 @@ import (
 
 // RunWithClock runs the bridge continuously with the daily report reading the clock now, every interval.
 func RunWithClock(ctx context.Context, cfg Config, log *slog.Logger, now func() time.Time, interval time.Duration) error {
-	return run(ctx, cfg, log, false, nil, runOptions{now: now, reportEvery: interval})
+	return runWith(ctx, cfg, log, false, nil, runOptions{now: now, reportEvery: interval})
 }

@@ -53,7 +53,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, untilIdle bool) erro
 
 // RunCounted is Run counting its work in counts (nil counts nothing).
 func RunCounted(ctx context.Context, cfg Config, log *slog.Logger, untilIdle bool, counts *RunProgress) error {
-	return run(ctx, cfg, log, untilIdle, counts, runOptions{now: time.Now, reportEvery: time.Minute})
+	return runWith(ctx, cfg, log, untilIdle, counts, runOptions{now: time.Now, reportEvery: time.Minute})
 }
 
 // runOptions are what tests replace: the clock the daily report reads and how often it looks at it.
@@ -62,7 +62,7 @@ type runOptions struct {
 	reportEvery time.Duration
 }
 
-func run(ctx context.Context, cfg Config, log *slog.Logger, untilIdle bool, counts *RunProgress, opts runOptions) error {
+func runWith(ctx context.Context, cfg Config, log *slog.Logger, untilIdle bool, counts *RunProgress, opts runOptions) error {
 	stopTracing, err := tracing.Setup(ctx)
 	if err != nil {
 		return err
