@@ -54,7 +54,7 @@ func newRootCommand() *cobra.Command {
 		return err
 	}
 	root.PersistentPostRunE = func(*cobra.Command, []string) error { return stopProfiles() }
-	root.AddCommand(c.migrateCommand(), c.seedCommand(), c.runCommand(), c.tailCommand(), c.auditCommand(), c.logsCommand(), c.reconcileCommand(), c.replayCommand(), c.aclCommand(), c.keysCommand(), c.gatewayCommand(), c.demoCommand(),
+	root.AddCommand(c.migrateCommand(), c.seedCommand(), c.runCommand(), c.tailCommand(), c.auditCommand(), c.logsCommand(), c.reconcileCommand(), c.replayCommand(), c.reportCommand(), c.aclCommand(), c.keysCommand(), c.gatewayCommand(), c.demoCommand(),
 		c.inspectCommand(), c.backupCommand(), c.restoreCommand(), versionCommand())
 	return root
 }
@@ -125,6 +125,7 @@ func (c *cli) runCommand() *cobra.Command {
 	f.Duration("capture-retention", 0, "retention of the capture topics the bridge creates, how far back a replay from capture reaches; 0 is the broker's default")
 	f.Float64("replay-rows-per-s", 0, "at most this many rows a second for replay jobs; 0 is no bound")
 	f.Duration("inspect-interval", 0, "how often to inspect and keep the report for the status page; 0 turns it off (default 5m)")
+	f.String("report-dir", "", "write yesterday's report (bridge report --out) into DIR/YYYY-MM-DD once a day; empty: none")
 	return cmd
 }
 

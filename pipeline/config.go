@@ -72,6 +72,8 @@ type Config struct {
 	CaptureRetention time.Duration `koanf:"capture_retention"`
 	// ReplayRowsPerS bounds how fast a replay reads and sends (0: no bound); the national platform is shared.
 	ReplayRowsPerS float64 `koanf:"replay_rows_per_s"`
+	// ReportDir is where bridge run writes yesterday's report once a day (empty: no daily report).
+	ReportDir string `koanf:"report_dir"`
 	// KafkaSessionTimeout is how long after a bridge instance dies (SIGKILL, a lost host) the broker hands its
 	// share of the sort, quarantine and audit consumers to the instances still running, or to its restart.
 	KafkaSessionTimeout time.Duration `koanf:"kafka_session_timeout"`
@@ -157,6 +159,7 @@ func defaults() map[string]any {
 		"kafka_session_timeout":    "10s",
 		"encryption_algorithm":     atrest.AES256GCM,
 		"signing_algorithm":        "ed25519",
+		"report_dir":               "",
 	}
 }
 
@@ -272,7 +275,7 @@ func (c Config) Validate(needs Needs) error {
 	check(c.LedgerRetention < time.Hour, "ledger_retention must be at least 1h (a redelivery after a crash must still find the newer version), got %s", c.LedgerRetention)
 	check(c.TransferLogRetention < time.Hour, "transfer_log_retention must be at least 1h, got %s (the Cybersecurity Law asks for six months, 4320h)", c.TransferLogRetention)
 	check(!logFormats[c.LogFormat], "log_format must be auto, json or text, got %q", c.LogFormat)
-	errs = append(errs, checkHTTPAddr(c.HTTPAddr), c.Gateway.validate())
+	errs = append(errs, checkHTTPAddr(c.HTTPAddr), c.Gateway.validate(), checkReportDir(c.ReportDir))
 	check(c.CaptureRetention != 0 && c.CaptureRetention < time.Hour, "capture_retention must be 0 (the broker's default) or at least 1h, got %s", c.CaptureRetention)
 	errs = append(errs, c.Signing.validate())
 	check(c.ReplayRowsPerS < 0, "replay_rows_per_s must not be negative (0: no bound), got %g", c.ReplayRowsPerS)
@@ -313,6 +316,17 @@ func checkHTTPAddr(addr string) error {
 	_, port, err := net.SplitHostPort(addr)
 	if n, convErr := strconv.Atoi(port); err != nil || convErr != nil || n < 0 || n > 65535 {
 		return fmt.Errorf("http_addr (BRIDGE_HTTP_ADDR) %q: want host:port, e.g. 127.0.0.1:9464, or empty to serve nothing", addr)
+	}
+	return nil
+}
+
+// checkReportDir accepts a directory, or a path not there yet (the daily report creates it), or empty.
+func checkReportDir(dir string) error {
+	if dir == "" {
+		return nil
+	}
+	if info, err := os.Stat(dir); err == nil && !info.IsDir() {
+		return fmt.Errorf("report_dir (BRIDGE_REPORT_DIR) %s is a file, not a directory", dir)
 	}
 	return nil
 }

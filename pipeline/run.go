@@ -55,6 +55,16 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, untilIdle bool) erro
 
 // RunCounted is Run counting its work in counts (nil counts nothing).
 func RunCounted(ctx context.Context, cfg Config, log *slog.Logger, untilIdle bool, counts *RunProgress) error {
+	return runWith(ctx, cfg, log, untilIdle, counts, runOptions{now: time.Now, reportEvery: time.Minute})
+}
+
+// runOptions are what tests replace: the clock the daily report reads and how often it looks at it.
+type runOptions struct {
+	now         func() time.Time
+	reportEvery time.Duration
+}
+
+func runWith(ctx context.Context, cfg Config, log *slog.Logger, untilIdle bool, counts *RunProgress, opts runOptions) error {
 	stopTracing, err := tracing.Setup(ctx)
 	if err != nil {
 		return err
@@ -96,6 +106,10 @@ func RunCounted(ctx context.Context, cfg Config, log *slog.Logger, untilIdle boo
 	workers.Go(func() { pruneAudit(runCtx, log, b.trail, time.Hour, cfg.AuditRetention) })
 	if cfg.ReconcileInterval > 0 && !untilIdle { // a catch-up ends; bridge reconcile --once checks after it
 		workers.Go(func() { scheduleReconciliation(runCtx, b.reconciler, cfg.ReconcileInterval) })
+	}
+	if cfg.ReportDir != "" && !untilIdle { // yesterday's report, once a day after midnight in Shanghai
+		daily := newDailyReports(cfg, b.store, b.offsets, log, opts.now)
+		workers.Go(func() { daily.run(runCtx, opts.now, opts.reportEvery) })
 	}
 	if !untilIdle { // replay jobs handed to the bridges (bridge replay --submit) run beside the live flow
 		workers.Go(func() { runHandedReplays(runCtx, log, b.replays, 2*time.Second) })
