@@ -78,14 +78,17 @@ func (t *outboxTx) RecordHops(ctx context.Context, hops []events.Hop) error {
 	return t.tx.SendBatch(ctx, &b).Close()
 }
 
-// MarkPublished writes the whole batch's marks in one statement.
+// MarkPublished writes the whole batch's marks in one statement, all with the statement's time: batches are
+// published one at a time (the forwarding lock), so (published_at, seq) is the order events reached the broker,
+// which reconciliation's rewind check needs. seq alone is not: a sorting batch can commit a lower seq after
+// another batch's higher one was published.
 func (t *outboxTx) MarkPublished(ctx context.Context, published []distribute.Published) error {
 	seqs, partitions, offsets := make([]int64, len(published)), make([]int32, len(published)), make([]int64, len(published))
 	for i, p := range published {
 		seqs[i], partitions[i], offsets[i] = p.Seq, p.Partition, p.Offset
 	}
 	tag, err := t.tx.Exec(ctx, `UPDATE bridge.outbox o
-		SET published_at = clock_timestamp(), kafka_partition = m.part, kafka_offset = m.off
+		SET published_at = statement_timestamp(), kafka_partition = m.part, kafka_offset = m.off
 		FROM unnest($1::bigint[], $2::integer[], $3::bigint[]) AS m(seq, part, off)
 		WHERE o.seq = m.seq AND o.published_at IS NULL`, seqs, partitions, offsets)
 	if err != nil {

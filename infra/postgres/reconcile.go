@@ -123,13 +123,13 @@ func NewDeliveryOutbox(db *pgxpool.Pool) *DeliveryOutbox { return &DeliveryOutbo
 // Latest walks the unit's rows along outbox_unit_row_idx, one latest event each.
 func (o *DeliveryOutbox) Latest(ctx context.Context, unit string, fn func(reconcile.Event) error) error {
 	rows, err := o.db.Query(ctx, `SELECT DISTINCT ON (table_name, row_id) seq, table_name, row_id, event_type,
-			published_at IS NOT NULL, coalesce(kafka_partition, -1), coalesce(kafka_offset, -1)
+			published_at IS NOT NULL, coalesce(published_at, '-infinity'), coalesce(kafka_partition, -1), coalesce(kafka_offset, -1)
 		FROM bridge.outbox WHERE unit_code = $1 ORDER BY table_name, row_id, seq DESC`, unit)
 	if err != nil {
 		return fmt.Errorf("read the latest events of unit %s: %w", unit, err)
 	}
 	var e reconcile.Event
-	_, err = pgx.ForEachRow(rows, []any{&e.Seq, &e.Table, &e.RowID, &e.Type, &e.Published, &e.Partition, &e.Offset}, func() error {
+	_, err = pgx.ForEachRow(rows, []any{&e.Seq, &e.Table, &e.RowID, &e.Type, &e.Published, &e.PublishedAt, &e.Partition, &e.Offset}, func() error {
 		return fn(e)
 	})
 	if err != nil {
@@ -140,18 +140,18 @@ func (o *DeliveryOutbox) Latest(ctx context.Context, unit string, fn func(reconc
 
 // Rewinds compares each published event's offset with the one published just before it on its partition.
 func (o *DeliveryOutbox) Rewinds(ctx context.Context, unit string) (map[int32][]reconcile.Rewind, error) {
-	rows, err := o.db.Query(ctx, `SELECT kafka_partition, seq, kafka_offset FROM (
-			SELECT kafka_partition, seq, kafka_offset,
-				lag(kafka_offset) OVER (PARTITION BY kafka_partition ORDER BY seq) AS previous
+	rows, err := o.db.Query(ctx, `SELECT kafka_partition, seq, published_at, kafka_offset FROM (
+			SELECT kafka_partition, seq, published_at, kafka_offset,
+				lag(kafka_offset) OVER (PARTITION BY kafka_partition ORDER BY published_at, seq) AS previous
 			FROM bridge.outbox WHERE unit_code = $1 AND published_at IS NOT NULL) o
-		WHERE kafka_offset <= previous ORDER BY kafka_partition, seq`, unit)
+		WHERE kafka_offset <= previous ORDER BY kafka_partition, published_at, seq`, unit)
 	if err != nil {
 		return nil, fmt.Errorf("read the rewinds of unit %s: %w", unit, err)
 	}
 	out := map[int32][]reconcile.Rewind{}
 	var p int32
 	var r reconcile.Rewind
-	if _, err := pgx.ForEachRow(rows, []any{&p, &r.Seq, &r.Offset}, func() error {
+	if _, err := pgx.ForEachRow(rows, []any{&p, &r.Seq, &r.PublishedAt, &r.Offset}, func() error {
 		out[p] = append(out[p], r)
 		return nil
 	}); err != nil {
