@@ -56,6 +56,7 @@ func copyDir(t *testing.T, from, to string) {
 }
 
 func TestBackupRestoredIntoAFreshDatabaseReconcilesCleanAndResumesCapture(t *testing.T) {
+	t.Parallel()
 	e := newBridgeEnv(t, testenv.KafkaBrokers(t))
 	if _, err := seed.Generate(context.Background(), e.upstream, seed.Options{Registrations: 200, WuhanShare: 0.3, Seed: 7, Now: time.Now().Add(-time.Hour)}); err != nil {
 		t.Fatal(err)
@@ -66,8 +67,8 @@ func TestBackupRestoredIntoAFreshDatabaseReconcilesCleanAndResumesCapture(t *tes
 	m := backupTo(t, e.cfg, dir)
 
 	// The manifest: versions, and the rows of every table as they are.
-	if m.SchemaMigration != 15 || !strings.HasPrefix(m.Server, "PostgreSQL 15") || !strings.Contains(m.PGDump, "pg_dump (PostgreSQL) 15") {
-		t.Errorf("manifest: migration %d, server %q, pg_dump %q; want 15, PostgreSQL 15, pg_dump 15", m.SchemaMigration, m.Server, m.PGDump)
+	if want := newestMigration(t); m.SchemaMigration != want || !strings.HasPrefix(m.Server, "PostgreSQL 15") || !strings.Contains(m.PGDump, "pg_dump (PostgreSQL) 15") {
+		t.Errorf("manifest: migration %d, server %q, pg_dump %q; want %d, PostgreSQL 15, pg_dump 15", m.SchemaMigration, m.Server, m.PGDump, want)
 	}
 	for _, table := range []string{"wuhan.registration", "wuhan.subject", "bridge.outbox", "bridge.capture_watermark", "bridge.row_state", "bridge.audit_hop", "bridge.download_log"} {
 		if want := int64(original.count(t, "SELECT count(*) FROM "+table)); m.RowCounts[table] != want || want == 0 {

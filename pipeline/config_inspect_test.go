@@ -9,6 +9,7 @@ import (
 )
 
 func TestConfigReportsEveryBadInspectThresholdAtOnce(t *testing.T) {
+	t.Parallel()
 	cfg, err := pipeline.LoadConfig("", nil)
 	if err != nil {
 		t.Fatal(err)

@@ -58,6 +58,7 @@ func TestSigningKeysComeFromEverySourceAndDefaultToEd25519(t *testing.T) {
 }
 
 func TestSigningKeysAreValidatedWithEveryOtherProblem(t *testing.T) {
+	t.Parallel()
 	cfg, err := pipeline.LoadConfig("", nil)
 	if err != nil {
 		t.Fatal(err)

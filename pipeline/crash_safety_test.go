@@ -32,6 +32,7 @@ const killTestKills = 12
 // yield exactly the unit's rows, and every outbox event must be on its topic. The duplicates the kills caused are
 // counted and reported. KILLTEST_SEED=N repeats a run's kill schedule (the seed is logged).
 func TestSIGKILLAtRandomMomentsWhileTheUpstreamChangesLosesNothing(t *testing.T) {
+	t.Parallel()
 	schedule := killSchedule(t)
 	e := newBridgeEnv(t, testenv.KafkaBrokers(t))
 	if _, err := seed.Generate(context.Background(), e.upstream, seed.Options{Registrations: 1000, WuhanShare: 0.3, Seed: 41}); err != nil {

@@ -30,6 +30,7 @@ import (
 // another key refuses to start, naming the key id it lacks; an event sealed under a key nobody configured stops
 // the forwarder with the key id and the event, never a value.
 func TestPersonalDataIsSealedAtRestAndPublishedInClear(t *testing.T) {
+	t.Parallel()
 	brokers := testenv.KafkaBrokers(t)
 	sealed := newBridgeEnv(t, brokers)
 	keyFile := writeSealKeyFile(t)
@@ -124,6 +125,7 @@ func assertUnknownKeyStopsTheForwarder(t *testing.T, e *bridgeEnv, store storeDB
 // bridge keys rotate moves everything to the new key id in batches while a bridge already sealing with the new
 // key runs on under changes; the flow goes on, and the old key is retired.
 func TestKeysRotateResealsEverythingWhileTheBridgeFlows(t *testing.T) {
+	t.Parallel()
 	e := newBridgeEnv(t, testenv.KafkaBrokers(t))
 	oldKey, newKey := writeSealKeyFile(t), writeSealKeyFile(t)
 	e.cfg.Encryption.KeyFile = oldKey

@@ -16,6 +16,7 @@ import (
 // so the check must not count it repaired: bridge reconcile --once exits 1 and says why, every run, until an
 // operator deals with the row.
 func TestReconcileReportsARowWhoseUpdateTimeMovedBackwardsUpstream(t *testing.T) {
+	t.Parallel()
 	e := newBridgeEnv(t, testenv.KafkaBrokers(t))
 	e.exec(t, treeSQL)
 	e.exec(t, `INSERT INTO registration (id, update_time, reg_no, kind, handle_dept_id) VALUES

@@ -128,6 +128,7 @@ func (a answer) expect(t *testing.T, status int, problemType string) answer {
 // the submissions accepted, then delivered, then confirmed once the seeded upstream reflects them; and the unit
 // topic still rebuilds the store (the notices change no row).
 func TestGatewaySignAndFeedbackReachTheTopicsAndAreConfirmed(t *testing.T) {
+	t.Parallel()
 	g := newGatewayEnv(t)
 	base := serveGateway(t, g.cfg)
 	wo := base + "/v1/work-orders/GW-0001"
@@ -240,6 +241,7 @@ func gatewayEvents(t *testing.T, e *bridgeEnv, unit string) []kafka.Record {
 // A unit acts on its own work orders only: another unit's is refused naming where it is, one transferred away
 // is refused the same way, one forwarded out of Wuhan is refused for every caller, and nothing refused is kept.
 func TestGatewayRefusesAnotherUnitsAndMovedWorkOrders(t *testing.T) {
+	t.Parallel()
 	g := newGatewayEnv(t)
 	base := serveGateway(t, g.cfg)
 	sign := `{"personnel_id": "P-420106"}`
@@ -272,6 +274,7 @@ func TestGatewayRefusesAnotherUnitsAndMovedWorkOrders(t *testing.T) {
 // A request racing a transfer of its work order: the transfer (here the sorter's lock and its store write,
 // taken by the test) holds the work order; the request waits for it, then sees the new unit and is refused.
 func TestGatewayRequestRacingATransferSeesTheNewUnit(t *testing.T) {
+	t.Parallel()
 	g := newGatewayEnv(t)
 	base := serveGateway(t, g.cfg)
 	s := storeQuerier(t, g.bridgeEnv)
@@ -318,6 +321,7 @@ func waitForAdvisoryWaiter(t *testing.T, s storeDB) {
 // The store goes away while a request is inside its transaction: the caller gets a clear 503, nothing of the
 // request is in the store, and the same request sent again once the store is back is kept exactly once.
 func TestGatewayStoreDownMidRequestAnswers503AndKeepsNothing(t *testing.T) {
+	t.Parallel()
 	g := newGatewayEnv(t)
 	proxy := testenv.NewProxy(t, hostPort(t, g.cfg.StoreURL))
 	cfg := g.cfg
@@ -371,6 +375,7 @@ func TestGatewayStoreDownMidRequestAnswers503AndKeepsNothing(t *testing.T) {
 // bridge run with gateway_enabled serves the gateway beside the flow: a sign-for is published by the running
 // forwarder and shows as delivered without anything else being run.
 func TestBridgeRunServesTheGatewayWhenEnabled(t *testing.T) {
+	t.Parallel()
 	g := newGatewayEnv(t)
 	port, err := localproc.FreePort()
 	if err != nil {
@@ -408,6 +413,7 @@ func healthy(base string) bool {
 // Graceful shutdown: a request in flight when the gateway is told to stop (SIGTERM) is finished and kept, and
 // only then does bridge gateway return; new connections are refused meanwhile.
 func TestGatewayShutdownFinishesRequestsInFlight(t *testing.T) {
+	t.Parallel()
 	g := newGatewayEnv(t)
 	cfg := g.cfg
 	cfg.GatewayAddr = "127.0.0.1:0"

@@ -39,6 +39,7 @@ func hangUp(t *testing.T) {
 
 // A zone added for a station of 江岸区 takes its work orders once the catalogue is reloaded on SIGHUP; a broken
 // catalogue before it is refused and the running one kept. The scheduled inspection keeps its report meanwhile.
+// Not parallel: SIGHUP goes to the whole test process, and every bridge running in it would reload.
 func TestRunReloadsTheUnitCatalogueOnSIGHUPAndKeepsTheRunningOneWhenTheFileIsBad(t *testing.T) {
 	e := newBridgeEnv(t, testenv.KafkaBrokers(t))
 	catalogue := filepath.Join(t.TempDir(), "units.yaml")

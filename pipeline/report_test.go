@@ -464,8 +464,9 @@ func checkNoPersonalData(t *testing.T, e *bridgeEnv, dir string, printed ...stri
 
 // Two bridge instances share a store and a report_dir; their clock passes midnight in Shanghai. Each day's
 // report is written once, by one of them, into report_dir/<day>/.
+// Not parallel: it timed out once among the parallel tests (both instances' logs did not show the day within two
+// minutes, where it takes seconds alone); run first, on a quiet machine, until that is understood.
 func TestTheDailyReportIsWrittenOnceADayPastMidnight(t *testing.T) {
-	t.Parallel()
 	e := newBridgeEnv(t, testenv.KafkaBrokers(t))
 	e.exec(t, treeSQL)
 	e.exec(t, `INSERT INTO registration (id, update_time, reg_no, kind, status, handle_dept_id, registered_at)

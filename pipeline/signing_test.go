@@ -68,6 +68,7 @@ func assertAllVerify(t *testing.T, set *signing.KeySet, records []kafka.Record) 
 }
 
 func TestEveryEventVerifiesWithTheKeyPublishedOnTheCompactedKeysTopic(t *testing.T) {
+	t.Parallel()
 	e, store := seededEnv(t, 300)
 	set := publishedKeys(t, e)
 	keys := set.Keys()
@@ -136,6 +137,7 @@ func produce(t *testing.T, e *bridgeEnv, topic string, key string, value []byte,
 }
 
 func TestTailVerifyNamesTamperedAndUnsignedEventsByOffsetAndExitsNonZero(t *testing.T) {
+	t.Parallel()
 	e, store := seededEnv(t, 300)
 	unit := busiestUnit(t, store)
 	topic := events.UnitTopic(e.cfg.TopicPrefix, unit)
@@ -199,6 +201,7 @@ func at(partition int32, offset int64) string {
 }
 
 func TestEventsSignedBeforeAndAfterARotationUnderARunningBridgeAllVerify(t *testing.T) {
+	t.Parallel()
 	e, store := seededEnv(t, 300)
 	old := publishedKeys(t, e).Keys()[0]
 	e.runInBackground(t)
@@ -245,6 +248,7 @@ func TestEventsSignedBeforeAndAfterARotationUnderARunningBridgeAllVerify(t *test
 }
 
 func TestTwoBridgesStartingTogetherOnAnEmptyStoreSignWithOneKey(t *testing.T) {
+	t.Parallel()
 	e := newBridgeEnv(t, testenv.KafkaBrokers(t))
 	if _, err := seed.Generate(context.Background(), e.upstream, seed.Options{Registrations: 200, WuhanShare: 0.3, Seed: 51}); err != nil {
 		t.Fatal(err)
@@ -275,6 +279,7 @@ func TestTwoBridgesStartingTogetherOnAnEmptyStoreSignWithOneKey(t *testing.T) {
 }
 
 func TestSM2WithSM3SignsEveryEventFromAStoredKeyOrAKeyFile(t *testing.T) {
+	t.Parallel()
 	for _, fromFile := range []bool{false, true} {
 		t.Run(fmt.Sprintf("key file %t", fromFile), func(t *testing.T) {
 			e := newBridgeEnv(t, testenv.KafkaBrokers(t))

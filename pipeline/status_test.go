@@ -19,6 +19,7 @@ import (
 // outbox counts them, every table's capture lag, the quarantined row and the dependencies, updates itself
 // when new rows flow, and links to a work order's journey.
 func TestStatusPageShowsTheFlowAndUpdatesItselfInChromium(t *testing.T) {
+	t.Parallel()
 	e := newBridgeEnv(t, testenv.KafkaBrokers(t))
 	e.cfg.HTTPAddr = closedPort(t)
 	e.exec(t, treeSQL)

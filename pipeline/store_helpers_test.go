@@ -3,7 +3,10 @@ package pipeline_test
 import (
 	"context"
 	"errors"
+	"io/fs"
 	"net/url"
+	"path"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -12,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"hotline-bridge/infra/postgres"
+	"hotline-bridge/schemas"
 )
 
 type storeDB struct{ db *pgxpool.Pool }
@@ -106,4 +110,18 @@ func (s storeDB) strings(t *testing.T, sql string) []string {
 		t.Fatalf("%s: %v", sql, err)
 	}
 	return out
+}
+
+// newestMigration is the number of the last bridge migration in schemas/bridge: what a migrated store is at.
+func newestMigration(t *testing.T) int64 {
+	t.Helper()
+	files, err := fs.Glob(schemas.Bridge, "bridge/*.sql")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("list the bridge migrations: %v (%d files)", err, len(files))
+	}
+	n, err := strconv.ParseInt(strings.SplitN(path.Base(files[len(files)-1]), "_", 2)[0], 10, 64)
+	if err != nil {
+		t.Fatalf("the newest bridge migration %s: %v", files[len(files)-1], err)
+	}
+	return n
 }

@@ -123,7 +123,7 @@ func NewDeliveryOutbox(db *pgxpool.Pool) *DeliveryOutbox { return &DeliveryOutbo
 // Latest walks the unit's rows along outbox_unit_row_idx, one latest event each.
 func (o *DeliveryOutbox) Latest(ctx context.Context, unit string, fn func(reconcile.Event) error) error {
 	rows, err := o.db.Query(ctx, `SELECT DISTINCT ON (table_name, row_id) seq, table_name, row_id, event_type,
-			published_at IS NOT NULL, coalesce(published_at, '-infinity'), coalesce(kafka_partition, -1), coalesce(kafka_offset, -1)
+			published_at IS NOT NULL, coalesce(published_at, '0001-01-01 00:00:00+00'), coalesce(kafka_partition, -1), coalesce(kafka_offset, -1)
 		FROM bridge.outbox WHERE unit_code = $1 ORDER BY table_name, row_id, seq DESC`, unit)
 	if err != nil {
 		return fmt.Errorf("read the latest events of unit %s: %w", unit, err)
