@@ -75,3 +75,19 @@ func ensureTopics(ctx context.Context, log *slog.Logger, cfg Config, topics []st
 	})
 	return partitions, err
 }
+
+// openStore opens the store, with the bridge's schema and the dedicated store's tables in place.
+func openStore(ctx context.Context, cfg Config, log *slog.Logger) (*pgxpool.Pool, error) {
+	db, err := openDatabase(ctx, log, "store database", cfg.StoreURL)
+	if err != nil {
+		return nil, err
+	}
+	if err = postgres.Migrate(ctx, db, log); err == nil {
+		err = postgres.EnsureStore(ctx, db, cfg.StoreSchema)
+	}
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
+}

@@ -50,22 +50,6 @@ func ServeGateway(ctx context.Context, cfg Config, log *slog.Logger, hooks Gatew
 	return nil
 }
 
-// openStore opens the store, with the bridge's schema and the dedicated store's tables in place.
-func openStore(ctx context.Context, cfg Config, log *slog.Logger) (*pgxpool.Pool, error) {
-	db, err := openDatabase(ctx, log, "store database", cfg.StoreURL)
-	if err != nil {
-		return nil, err
-	}
-	if err = postgres.Migrate(ctx, db, log); err == nil {
-		err = postgres.EnsureStore(ctx, db, cfg.StoreSchema)
-	}
-	if err != nil {
-		db.Close()
-		return nil, err
-	}
-	return db, nil
-}
-
 // gatewayServer is the gateway listening.
 type gatewayServer struct {
 	store    *postgres.Gateway

@@ -42,17 +42,11 @@ func RotateKeys(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer
 	if err != nil {
 		return err
 	}
-	db, err := openDatabase(ctx, log, "store database", cfg.StoreURL)
+	db, err := openStore(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	if err := postgres.Migrate(ctx, db, log); err != nil {
-		return err
-	}
-	if err := postgres.EnsureStore(ctx, db, cfg.StoreSchema); err != nil {
-		return err
-	}
 	if err := checkLiveKeys(ctx, db, keys); err != nil {
 		return err
 	}

@@ -69,7 +69,7 @@ func RotateSigningKey(ctx context.Context, cfg Config, log *slog.Logger, out io.
 	if cfg.Signing.KeyFile != "" {
 		return fmt.Errorf("signing_key_file %s is set, so the bridge signs with that key: put a new key in the file and restart the bridges (the old public key stays published)", cfg.Signing.KeyFile)
 	}
-	db, err := openKeyStore(ctx, cfg, log)
+	db, err := openStore(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
@@ -95,7 +95,7 @@ func RotateSigningKey(ctx context.Context, cfg Config, log *slog.Logger, out io.
 
 // PublicKeys writes every public signing key, retired ones too, as a public keys file (events/signing reads it).
 func PublicKeys(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) error {
-	db, err := openKeyStore(ctx, cfg, log)
+	db, err := openStore(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
@@ -110,16 +110,4 @@ func PublicKeys(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer
 	}
 	_, err = fmt.Fprintf(out, "%s\n", data)
 	return err
-}
-
-func openKeyStore(ctx context.Context, cfg Config, log *slog.Logger) (*pgxpool.Pool, error) {
-	db, err := openDatabase(ctx, log, "store database", cfg.StoreURL)
-	if err != nil {
-		return nil, err
-	}
-	if err := postgres.Migrate(ctx, db, log); err != nil {
-		db.Close()
-		return nil, err
-	}
-	return db, nil
 }
