@@ -8,8 +8,8 @@ import (
 	"hotline-bridge/handlers/jurisdiction"
 )
 
-// admit prepares items for deciding with a few statements for all of them: it share-locks the organisation
-// paths they walk, locks the rows and the registrations they read, makes sure the tree it walks is the committed
+// admit prepares items for deciding with a few statements for all of them: it locks the rows, share-locks the
+// registrations they read and the organisation paths they walk, makes sure the tree it walks is the committed
 // one, and reads their ledger entries and their registrations'.
 //
 // Locks before reads: two batches deciding the same new row would otherwise both find no ledger entry, and a
@@ -17,23 +17,27 @@ import (
 // shared locks on the path make a batch wait for a concurrent move of an organisation on it (which holds that
 // organisation exclusively); the tree version read after them tells whether the cached tree is stale.
 //
-// The registrations are locked exclusively, with the rows, in one statement: a family's batches then wait for
-// each other on their registration. Shared registration locks were measured, and cost more: the batch that pulls
-// a registration must then hold it exclusively beside others' shared holds, and such batches deadlocked.
+// The locks go out together, in the store's one global order (see Tx): a registration a batch decides (a pulled
+// parent) is locked exclusively in the same statement that share-locks the others. So the batches of a family's
+// kinds (subjects, objects, feedback of the same registrations, which a catch-up captures at the same time) decide
+// side by side, and wait only for a batch deciding their registration.
 func (b *batch) admit(ctx context.Context, items []*item) error {
 	own := ownLocks(items)
 	held := map[Ref]bool{} // an organisation the batch decides is locked exclusively, not shared on a path
 	for _, r := range own {
 		held[r] = true
 	}
+	regs := registrationRefs(items)
+	if err := b.tx.Lock(ctx, own); err != nil {
+		return err
+	}
+	if err := b.tx.Share(ctx, regs); err != nil {
+		return err
+	}
 	if err := b.lockPaths(ctx, items, held); err != nil {
 		return err
 	}
-	rows := append(own, registrationRefs(items)...)
-	if err := b.tx.Lock(ctx, rows); err != nil {
-		return err
-	}
-	return b.fetchLedger(ctx, rows)
+	return b.fetchLedger(ctx, append(own, regs...))
 }
 
 // lockPaths share-locks the paths walked until the tree they were computed on is the committed one.

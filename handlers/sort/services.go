@@ -22,9 +22,10 @@ type Store interface {
 type Tx interface {
 	// Lock serialises decisions about these rows, whether or not they exist yet, until the transaction ends;
 	// Share takes shared locks on rows another decision may lock exclusively (the organisations on the paths a
-	// batch walks, so that an organisation being moved is waited for instead of read half-way). Each call takes
-	// its locks in one fixed global order, so two batches locking at once never deadlock; locks a batch takes
-	// later (rows it carries along) can, and PostgreSQL then aborts one, which is retried.
+	// batch walks, so that an organisation being moved is waited for instead of read half-way). The locks asked
+	// for before a read are taken together in one fixed global order, so two batches locking at once never
+	// deadlock; locks a batch takes later (rows it carries along) can, so the store waits for those only briefly
+	// and fails the transaction with ErrConflict, and the batch is decided again.
 	Lock(ctx context.Context, rows []Ref) error
 	Share(ctx context.Context, rows []Ref) error
 	// LockTree serialises the batches that decide organisations: they change the tree every other batch walks.

@@ -80,47 +80,82 @@ func (s *Store) Apply(ctx context.Context, fn func(sort.Tx) error) error {
 	return err
 }
 
-// isConflict reports a transaction PostgreSQL aborted to resolve a deadlock or a serialisation conflict.
+// isConflict reports a transaction PostgreSQL aborted to resolve a deadlock or a serialisation conflict, or a
+// lock a batch gave up waiting for (see laterLockWait).
 func isConflict(err error) bool {
 	var pgErr *pgconn.PgError
-	return errors.As(err, &pgErr) && (pgErr.Code == "40P01" || pgErr.Code == "40001")
+	return errors.As(err, &pgErr) && (pgErr.Code == "40P01" || pgErr.Code == "40001" || pgErr.Code == "55P03")
 }
+
+// laterLockWait bounds how long a batch that already holds row locks waits for more (the rows it carries
+// along). Those locks break the one global order, so the wait may be a deadlock, which PostgreSQL only finds
+// after deadlock_timeout (1 s by default) while every batch queued behind the cycle waits too: measured at the
+// start of a catch-up, where registration batches release parked children that child batches hold, the sorter
+// ran at a few rows per second for half a minute. Giving up early and deciding the batch again from the start
+// takes its locks in order again; a holder that is merely busy costs one re-decision.
+const laterLockWait = "100ms"
 
 type storeTx struct {
-	store  *Store
-	tx     pgx.Tx
-	queued pgx.Batch // locks not sent yet: they go out with the next read
+	store *Store
+	tx    pgx.Tx
+	// locks asked for and not sent yet, exclusive or shared by key: they go out with the next read, in one
+	// statement.
+	locks map[string]bool
+	// holding: the transaction has taken row locks, so further locks wait at most laterLockWait.
+	holding bool
 }
 
-// Lock takes transaction-level advisory locks, which also cover rows that do not exist yet, in the order of
-// their keys' hashes: every batch takes its locks in that one order, so two batches locking at once cannot
-// deadlock. They are queued and go out with the next read. Taking one twice in a transaction is a no-op.
+// Lock takes transaction-level advisory locks, which also cover rows that do not exist yet. The locks asked for
+// before a read go out with it in one statement, in the order of their keys' hashes whatever their mode: every
+// batch takes its first locks in that one order, so two batches locking at once cannot deadlock. Taking one twice
+// in a transaction is a no-op; a row locked both ways is locked exclusively.
 func (t *storeTx) Lock(_ context.Context, rows []sort.Ref) error {
-	t.lockKeys("pg_advisory_xact_lock", rows)
+	t.ask(rows, true)
 	return nil
 }
 
 // Share takes shared advisory locks: they wait for an exclusive holder, not for each other.
 func (t *storeTx) Share(_ context.Context, rows []sort.Ref) error {
-	t.lockKeys("pg_advisory_xact_lock_shared", rows)
+	t.ask(rows, false)
 	return nil
 }
 
-func (t *storeTx) lockKeys(fn string, rows []sort.Ref) {
-	if len(rows) == 0 {
+func (t *storeTx) ask(rows []sort.Ref, exclusive bool) {
+	if t.locks == nil && len(rows) > 0 {
+		t.locks = make(map[string]bool, len(rows))
+	}
+	for _, r := range rows {
+		k := lockKey(r)
+		t.locks[k] = t.locks[k] || exclusive
+	}
+}
+
+// queueLocks puts the locks asked for into b, ahead of the statement they go out with.
+func (t *storeTx) queueLocks(b *pgx.Batch) {
+	if len(t.locks) == 0 {
 		return
 	}
-	keys := make([]string, len(rows))
-	for i, r := range rows {
-		keys[i] = lockKey(r)
+	keys, exclusive := make([]string, 0, len(t.locks)), make([]bool, 0, len(t.locks))
+	for k, x := range t.locks {
+		keys, exclusive = append(keys, k), append(exclusive, x)
 	}
-	t.queued.Queue(`SELECT count(`+fn+`(h)) FROM (SELECT DISTINCT hashtextextended(k, 0) AS h FROM unnest($1::text[]) k ORDER BY 1) s`, keys).
+	t.locks = nil
+	if t.holding {
+		b.Queue(`SELECT set_config('lock_timeout', $1, true)`, laterLockWait)
+	}
+	b.Queue(`SELECT count(CASE WHEN x THEN pg_advisory_xact_lock(h) ELSE pg_advisory_xact_lock_shared(h) END)
+		FROM (SELECT hashtextextended(k, 0) AS h, bool_or(x) AS x FROM unnest($1::text[], $2::bool[]) AS u(k, x)
+			GROUP BY 1 ORDER BY 1) s`, keys, exclusive).
 		Fn = func(br pgx.BatchResults) error {
 		if _, err := br.Exec(); err != nil {
-			return fmt.Errorf("lock %d rows: %w", len(rows), err)
+			return fmt.Errorf("lock %d rows: %w", len(keys), err)
 		}
 		return nil
 	}
+	if t.holding {
+		b.Queue(`RESET lock_timeout`) // the batch's writes must not time out on a row lock
+	}
+	t.holding = true
 }
 
 func lockKey(r sort.Ref) string { return r.Table + ":" + r.ID }
@@ -227,12 +262,12 @@ func (t *storeTx) Parked(ctx context.Context, waiting []sort.Ref) ([]events.RowV
 	return parked, nil
 }
 
-// query sends the queued locks and one read in one round trip.
+// query sends the locks asked for and one read in one round trip.
 func (t *storeTx) query(ctx context.Context, each func(pgx.Rows) error, sql string, args ...any) error {
-	t.queued.Queue(sql, args...).Query(each)
-	batch := t.queued
-	t.queued = pgx.Batch{}
-	return t.tx.SendBatch(ctx, &batch).Close()
+	var b pgx.Batch
+	t.queueLocks(&b)
+	b.Queue(sql, args...).Query(each)
+	return t.tx.SendBatch(ctx, &b).Close()
 }
 
 func collectVersions(rows pgx.Rows) ([]events.RowVersion, error) {

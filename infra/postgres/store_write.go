@@ -16,9 +16,9 @@ import (
 // Write applies a batch's decisions with one multi-row statement per table: the store rows first (a value they
 // refuse fails the batch with the rows at fault named), then everything else together in one round trip.
 func (t *storeTx) Write(ctx context.Context, w *sort.Writes) (sort.Written, error) {
-	if t.queued.Len() > 0 { // locks taken after the last read
-		b := t.queued
-		t.queued = pgx.Batch{}
+	if len(t.locks) > 0 { // locks taken after the last read
+		var b pgx.Batch
+		t.queueLocks(&b)
 		if err := t.tx.SendBatch(ctx, &b).Close(); err != nil {
 			return sort.Written{}, err
 		}
