@@ -52,3 +52,12 @@ func (c Config) Sarama() (*sarama.Config, error) {
 	}
 	return sc, nil
 }
+
+// forTopicsOnly makes a producer's or a consumer's client track the metadata of the topics it uses alone: sarama
+// otherwise keeps, and refreshes every ten minutes, the metadata of every topic on the cluster in each client
+// (the Publisher has four). On a shared cluster of some hundred topics that was a fifth of the bridge's live heap
+// during a catch-up (20 of 90 MB). Admin clients need the full view.
+func forTopicsOnly(sc *sarama.Config) *sarama.Config {
+	sc.Metadata.Full = false
+	return sc
+}

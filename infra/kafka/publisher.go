@@ -40,7 +40,7 @@ func NewPublisher(cfg Config) (*Publisher, error) {
 	}
 	p := &Publisher{cfg: cfg}
 	for range producers {
-		producer, err := sarama.NewSyncProducer(cfg.Brokers, sc)
+		producer, err := sarama.NewSyncProducer(cfg.Brokers, forTopicsOnly(sc))
 		if err != nil {
 			_ = p.Close()
 			return nil, cfg.explain(fmt.Errorf("connect producer to %v: %w", cfg.Brokers, err))

@@ -94,7 +94,7 @@ func (s *Sender) prepare(batch []events.Distribution) error {
 		if err != nil {
 			return err
 		}
-		if s.producer, err = sarama.NewSyncProducer(s.cfg.Brokers, sc); err != nil {
+		if s.producer, err = sarama.NewSyncProducer(s.cfg.Brokers, forTopicsOnly(sc)); err != nil {
 			return s.cfg.explain(fmt.Errorf("connect producer to kafka %v: %w", s.cfg.Brokers, err))
 		}
 	}

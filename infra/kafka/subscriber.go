@@ -33,7 +33,7 @@ func NewSubscriber(cfg Config, group string, logger watermill.LoggerAdapter) (*w
 	sub, err := wmkafka.NewSubscriber(wmkafka.SubscriberConfig{
 		Brokers:               cfg.Brokers,
 		Unmarshaler:           wmkafka.DefaultMarshaler{},
-		OverwriteSaramaConfig: sc,
+		OverwriteSaramaConfig: forTopicsOnly(sc),
 		ConsumerGroup:         group,
 		NackResendSleep:       500 * time.Millisecond,
 		ReconnectRetrySleep:   time.Second,
