@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"hotline-bridge/events"
+	"hotline-bridge/handlers/pace"
 )
 
 // Resort decides rows again as the upstream holds them now, for source reconciliation: their content changed
@@ -53,6 +54,7 @@ func (s *Sorter) forgetAll(ctx context.Context, rows []Gone) error {
 			return b.forget(ctx, rows)
 		})
 		if errors.Is(err, ErrConflict) && conflicts < maxConflicts {
+			pace.Sleep(ctx, conflictPause(conflicts+1))
 			continue
 		}
 		if err == nil {

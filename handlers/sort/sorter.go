@@ -6,14 +6,17 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"math/rand/v2"
 	"regexp"
 	"slices"
 	"sync/atomic"
+	"time"
 
 	"github.com/tidwall/gjson"
 
 	"hotline-bridge/events"
 	"hotline-bridge/handlers/jurisdiction"
+	"hotline-bridge/handlers/pace"
 	"hotline-bridge/handlers/spans"
 )
 
@@ -115,6 +118,7 @@ func (s *Sorter) decideAll(ctx context.Context, rows []events.RowVersion, via st
 		}
 		if errors.Is(err, ErrConflict) && conflicts < maxConflicts {
 			conflicts++
+			pace.Sleep(ctx, conflictPause(conflicts))
 			continue
 		}
 		if err != nil {
@@ -128,9 +132,16 @@ func (s *Sorter) decideAll(ctx context.Context, rows []events.RowVersion, via st
 	}
 }
 
-// maxConflicts bounds how often a batch is decided again after the store aborted it for a deadlock; past it the
+// maxConflicts bounds how often a batch is decided again after the store aborted it for a conflict; past it the
 // error goes to the router's retry, with backoff and a report.
 const maxConflicts = 5
+
+// conflictPause is a random wait before deciding a batch again after its nth conflict, up to 25 ms × 2ⁿ: the
+// holder it gave up on is usually a batch about to commit, and two batches that gave up on each other must not
+// meet again at once.
+func conflictPause(n int) time.Duration {
+	return rand.N(25 * time.Millisecond << n)
+}
 
 func (s *Sorter) newBatch(ctx context.Context, tx Tx, unstorable map[string]string) *batch {
 	version, orgs := s.tree.snapshot()
