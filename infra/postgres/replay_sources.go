@@ -184,12 +184,7 @@ func (s *StoreReplay) nextIDs(ctx context.Context, tx pgx.Tx, kind events.Kind, 
 }
 
 func (s *StoreReplay) copyLatest(ctx context.Context, tx pgx.Tx, table string, ids []string, job int64, counts map[string]int64) (int64, error) {
-	keys := make([]string, len(ids))
-	for i, id := range ids {
-		keys[i] = lockKey(sort.Ref{Table: table, ID: id})
-	}
-	if _, err := tx.Exec(ctx, `SELECT count(pg_advisory_xact_lock(h)) FROM (
-			SELECT DISTINCT hashtextextended(k, 0) AS h FROM unnest($1::text[]) k ORDER BY 1) s`, keys); err != nil {
+	if err := lockRows(ctx, tx, table, ids); err != nil {
 		return 0, fmt.Errorf("lock the rows: %w", err)
 	}
 	rows, err := tx.Query(ctx, fmt.Sprintf(`INSERT INTO bridge.outbox (seq, event_id, unit_code, event_type, table_name, row_id, record_key, row_time, payload)

@@ -8,7 +8,6 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"hotline-bridge/handlers/sort"
 )
 
 // Resealer brings sealed values under the current key (atrest.Keyring).
@@ -196,23 +195,6 @@ func (r *Rotation) resealColumns(table string, cols []string, vals []*string, co
 		columns[2*i], columns[2*i+1] = append(columns[2*i], v), append(columns[2*i+1], sealed)
 	}
 	return nil
-}
-
-// lockRows takes the advisory locks the sorter takes on the rows it decides, in its order, so that a reseal and
-// a sorting batch wait for each other instead of deadlocking.
-func lockRows(ctx context.Context, tx pgx.Tx, table string, ids []string) error {
-	keys := make([]string, len(ids))
-	for i, id := range ids {
-		keys[i] = lockKey(sort.Ref{Table: table, ID: id})
-	}
-	return lockKeys(ctx, tx, keys)
-}
-
-// lockKeys takes advisory locks on the sorter's lock keys (table:id), in the sorter's order.
-func lockKeys(ctx context.Context, tx pgx.Tx, keys []string) error {
-	_, err := tx.Exec(ctx, `SELECT count(pg_advisory_xact_lock(h)) FROM (
-			SELECT DISTINCT hashtextextended(k, 0) AS h FROM unnest($1::text[]) k ORDER BY 1) s`, keys)
-	return err
 }
 
 // payloads is a place that keeps row payloads: how to read a batch after a cursor (key, table, payload), lock the

@@ -160,6 +160,23 @@ func (t *storeTx) queueLocks(b *pgx.Batch) {
 
 func lockKey(r sort.Ref) string { return r.Table + ":" + r.ID }
 
+// lockRows takes the advisory locks the sorter takes on the rows it decides, in its order, so that a reseal or
+// a replay and a sorting batch wait for each other instead of deadlocking.
+func lockRows(ctx context.Context, tx pgx.Tx, table string, ids []string) error {
+	keys := make([]string, len(ids))
+	for i, id := range ids {
+		keys[i] = lockKey(sort.Ref{Table: table, ID: id})
+	}
+	return lockKeys(ctx, tx, keys)
+}
+
+// lockKeys takes advisory locks on the sorter's lock keys (table:id), in the sorter's order.
+func lockKeys(ctx context.Context, tx pgx.Tx, keys []string) error {
+	_, err := tx.Exec(ctx, `SELECT count(pg_advisory_xact_lock(h)) FROM (
+			SELECT DISTINCT hashtextextended(k, 0) AS h FROM unnest($1::text[]) k ORDER BY 1) s`, keys)
+	return err
+}
+
 // LockTree serialises the transactions that change the organisation tree.
 func (t *storeTx) LockTree(ctx context.Context) error {
 	if _, err := t.tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('hotline-bridge organisation tree'))`); err != nil {
