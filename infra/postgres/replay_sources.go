@@ -307,11 +307,12 @@ var _ replay.Ledger = (*LedgerUnits)(nil)
 func NewLedgerUnits(db *pgxpool.Pool) *LedgerUnits { return &LedgerUnits{db: db} }
 
 // Units reads the rows' units in one query; a row in no unit, or unknown, is absent.
+// (One probe per key: see storeTx.Ledger for the LIMIT.)
 func (l *LedgerUnits) Units(ctx context.Context, refs []sort.Ref) (map[sort.Ref]string, error) {
 	tables, ids := refColumns(refs)
 	rows, err := l.db.Query(ctx, `SELECT s.table_name, s.id, s.unit_code
 		FROM unnest($1::text[], $2::text[]) AS k(table_name, id)
-		CROSS JOIN LATERAL (SELECT * FROM bridge.row_state r WHERE r.table_name = k.table_name AND r.id = k.id) s
+		CROSS JOIN LATERAL (SELECT * FROM bridge.row_state r WHERE r.table_name = k.table_name AND r.id = k.id LIMIT 1) s
 		WHERE s.unit_code IS NOT NULL`, tables, ids)
 	if err != nil {
 		return nil, fmt.Errorf("read the units of %d rows: %w", len(refs), err)
