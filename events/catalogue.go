@@ -70,6 +70,14 @@ var OrgTreeKind, WorkOrderKind = roleKind(func(k Kind) bool { return k.OrgTree }
 // Parent is a kind whose rows others depend on for their jurisdiction.
 func (k Kind) Parent() bool { return k.OrgTree || k.WorkOrder }
 
+// FollowsWorkOrder is a kind whose rows take their work order's unit and nothing else: no column of their own
+// decides, and nothing depends on them. Such a row that is not Wuhan's says nothing the work order's ledger
+// entry does not already say, so the sorter keeps no ledger entry for it unless it is or was Wuhan's, and
+// source reconciliation compares such kinds by the families the ledger places in Wuhan.
+func (k Kind) FollowsWorkOrder() bool {
+	return k.RegistrationColumn != "" && k.OrgColumn == "" && k.DivisionColumn == "" && !k.Broadcast && !k.Parent()
+}
+
 func roleKind(plays func(Kind) bool) Kind {
 	for _, k := range Catalogue {
 		if plays(k) {

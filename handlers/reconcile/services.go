@@ -78,6 +78,9 @@ type Upstream interface {
 	Summarize(ctx context.Context, table string, w Window, after Key, limit int) (s Summary, last Key, err error)
 	// Keys are at most limit rows of the window after after, in (update_time, id) order.
 	Keys(ctx context.Context, table string, w Window, after Key, limit int) ([]Key, error)
+	// Families are at most limit rows of the window after after, in (update_time, id) order, each with the work
+	// order it names: for kinds that follow their work order (events.Kind.FollowsWorkOrder).
+	Families(ctx context.Context, table string, w Window, after Key, limit int) ([]Member, error)
 	// Digests are the current versions of these rows, by id; a row the upstream no longer has is absent.
 	Digests(ctx context.Context, table string, ids []string) (map[string]Key, error)
 	// Current are these rows as the upstream holds them now; a row it no longer has is absent.

@@ -21,6 +21,12 @@ type Key struct {
 	Digest     string
 }
 
+// Member is an upstream row version of a kind that follows its work order, with the work order it names.
+type Member struct {
+	Key
+	WorkOrder string
+}
+
 func (k Key) same(o Key) bool { return k.UpdateTime.Equal(o.UpdateTime) && k.Digest == o.Digest }
 
 // Entry is a ledger entry: the newest version the bridge saw of a row, and the unit the store holds it in ("" if
@@ -147,10 +153,10 @@ func minTime(a, b time.Time) time.Time {
 
 // tableTotals sums a table's windows for its summary finding.
 type tableTotals struct {
-	windows, byKey, kept, differing int
-	expected, found, missing, fixed int64
-	classes                         map[string]int64
-	failures                        []string
+	windows, byKey, kept, byFamily, differing int
+	expected, found, missing, fixed           int64
+	classes                                   map[string]int64
+	failures                                  []string
 }
 
 func (t *tableTotals) add(c *windowCheck) {
@@ -160,6 +166,9 @@ func (t *tableTotals) add(c *windowCheck) {
 	}
 	if c.kept {
 		t.kept++
+	}
+	if c.family {
+		t.byFamily++
 	}
 	if c.missing > 0 || c.classes[classQuarantined] > 0 {
 		t.differing++
@@ -184,6 +193,10 @@ func (t *tableTotals) finding(table string, to time.Time) Finding {
 		Missing: t.missing, Repaired: t.fixed}
 	parts := []string{fmt.Sprintf("%d windows up to the capture watermark %s, %d compared row by row, %d by the rows the store holds (the ledger was pruned there)",
 		t.windows, to.UTC().Format(time.RFC3339), t.byKey, t.kept)}
+	if t.byFamily > 0 {
+		parts[0] = fmt.Sprintf("%d windows up to the capture watermark %s, compared by Wuhan's families (the ledger keeps no other rows of this kind)",
+			t.windows, to.UTC().Format(time.RFC3339))
+	}
 	if t.differing > 0 {
 		parts = append(parts, fmt.Sprintf("%d differed", t.differing))
 	}

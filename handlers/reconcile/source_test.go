@@ -22,7 +22,10 @@ type sourceWorld struct {
 	store    map[string]string
 	unitOf   map[string]string
 	pruned   bool
-	bad      map[string]bool // quarantined event ids
+	table    string            // the table checked: fakeTable unless a test says otherwise
+	orderOf  map[string]string // the work order each upstream row names, for a kind that follows it
+	orders   map[string]Entry  // the work orders' ledger entries, when the table checked is not theirs
+	bad      map[string]bool   // quarantined event ids
 	resorted []string
 	forgot   []string
 	paced    []int
@@ -38,7 +41,8 @@ func digestOf(n int) string {
 }
 
 func newSourceWorld() *sourceWorld {
-	return &sourceWorld{upstream: map[string]Key{}, ledger: map[string]Entry{}, store: map[string]string{}, unitOf: map[string]string{}, bad: map[string]bool{}}
+	return &sourceWorld{upstream: map[string]Key{}, ledger: map[string]Entry{}, store: map[string]string{}, unitOf: map[string]string{},
+		table: fakeTable, orderOf: map[string]string{}, orders: map[string]Entry{}, bad: map[string]bool{}}
 }
 
 // row puts a consistent row everywhere: upstream, ledger and, if unit is set, the store.
@@ -92,6 +96,14 @@ func (w *sourceWorld) Summarize(_ context.Context, _ string, win Window, a Key, 
 
 func (w *sourceWorld) Keys(_ context.Context, _ string, win Window, a Key, limit int) ([]Key, error) {
 	return w.upstreamKeys(win, a, limit), nil
+}
+
+func (w *sourceWorld) Families(_ context.Context, _ string, win Window, a Key, limit int) ([]Member, error) {
+	var out []Member
+	for _, k := range w.upstreamKeys(win, a, limit) {
+		out = append(out, Member{Key: k, WorkOrder: w.orderOf[k.ID]})
+	}
+	return out, nil
 }
 
 func (w *sourceWorld) Digests(_ context.Context, _ string, ids []string) (map[string]Key, error) {
@@ -182,10 +194,13 @@ func (l ledgerSide) Placements(_ context.Context, _ string, ids []string) (map[s
 	return out, nil
 }
 
-func (l ledgerSide) Versions(_ context.Context, _ string, ids []string) (map[string]Entry, error) {
-	out := map[string]Entry{}
+func (l ledgerSide) Versions(_ context.Context, table string, ids []string) (map[string]Entry, error) {
+	out, entries := map[string]Entry{}, l.ledger
+	if table != l.table {
+		entries = l.orders
+	}
 	for _, id := range ids {
-		if e, ok := l.ledger[id]; ok {
+		if e, ok := entries[id]; ok {
 			out[id] = e
 		}
 	}
@@ -233,7 +248,7 @@ func (w *sourceWorld) WaitN(_ context.Context, n int) error {
 }
 
 func (w *sourceWorld) check(batch int) *Source {
-	return NewSource(SourceConfig{Tables: []string{fakeTable}, Window: 24 * time.Hour, Depth: 72 * time.Hour, Batch: batch,
+	return NewSource(SourceConfig{Tables: []string{w.table}, Window: 24 * time.Hour, Depth: 72 * time.Hour, Batch: batch,
 		Now: func() time.Time { return t0.Add(100 * time.Hour) }}, w, ledgerSide{w}, w, w)
 }
 
@@ -342,6 +357,45 @@ func TestSourceInAPrunedWindowComparesTheRowsTheStoreHoldsByID(t *testing.T) {
 	// Kept mode cannot see "lost" (in neither the ledger nor the store); it sees the changed, deleted and gap rows.
 	if sum.Missing != 3 || sum.Repaired != 3 || strings.Contains(sum.Detail, classAbsent) || !strings.Contains(sum.Detail, "3 by the rows the store holds") {
 		t.Fatalf("pruned window: %+v, want changed, deleted and gap found by id, the pruned row ignored", sum)
+	}
+}
+
+func TestSourceComparesAKindThatFollowsItsWorkOrderByWuhansFamilies(t *testing.T) {
+	w := newSourceWorld()
+	w.table = events.Subject
+	at := t0.Add(50 * time.Hour)
+	w.orders["W1"] = Entry{Key: Key{UpdateTime: at, ID: "W1", Digest: digestOf(90)}, Unit: "420106"}
+	w.orders["N1"] = Entry{Key: Key{UpdateTime: at, ID: "N1", Digest: digestOf(91)}}
+	family := func(id string, n int, order, unit string) {
+		w.row(id, at.Add(time.Duration(n)*time.Minute), n, unit)
+		w.orderOf[id] = order
+	}
+	family("kept", 1, "W1", "420106")
+	family("changed", 2, "W1", "420106")
+	w.upstream["changed"] = Key{UpdateTime: w.upstream["changed"].UpdateTime, ID: "changed", Digest: digestOf(20)}
+	family("missed", 3, "W1", "420106") // capture missed it: in neither the ledger nor the store
+	delete(w.ledger, "missed")
+	delete(w.store, "missed")
+	family("orphan", 4, "U9", "") // its work order is unknown to the ledger: it would wait for it
+	delete(w.ledger, "orphan")
+	for i := range 3 { // the sorter keeps no entry for a row of a family elsewhere
+		family(fmt.Sprintf("national-%d", i), 5+i, "N1", "")
+		delete(w.ledger, fmt.Sprintf("national-%d", i))
+	}
+
+	sum := findingsOf(runSource(t, w, false), SubjectTable)[""]
+	if sum.Missing != 3 || sum.Repaired != 3 || !strings.Contains(sum.Detail, "2 "+classAbsent) || !strings.Contains(sum.Detail, "1 "+classChanged) ||
+		!strings.Contains(sum.Detail, "compared by Wuhan's families") {
+		t.Fatalf("table summary %+v: want the missed, the orphan and the changed row found and repaired, by Wuhan's families", sum)
+	}
+	if slices.Sort(w.resorted); !slices.Equal(w.resorted, []string{"changed", "missed", "orphan"}) {
+		t.Errorf("re-sorted %v, want changed, missed and orphan, and no row of the family elsewhere", w.resorted)
+	}
+	if w.store["missed"] != "420106" {
+		t.Errorf("the missed row is in unit %q of the store, want 420106", w.store["missed"])
+	}
+	if again := findingsOf(runSource(t, w, false), SubjectTable)[""]; again.Missing != 0 {
+		t.Errorf("second run: %+v, want nothing missing", again)
 	}
 }
 

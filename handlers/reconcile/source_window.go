@@ -26,8 +26,9 @@ type windowCheck struct {
 	table string
 	w     Window
 
-	keyed bool // the summaries differed: compared row by row
-	kept  bool // the ledger was pruned in the window: compared by the entries it keeps
+	keyed  bool // the summaries differed: compared row by row
+	kept   bool // the ledger was pruned in the window: compared by the entries it keeps
+	family bool // a kind that follows its work order: compared by Wuhan's families
 
 	expected          int64 // upstream rows compared (kept: the entries compared)
 	upstreamDiffering int64 // of those, rows whose upstream version the bridge does not hold
@@ -53,23 +54,30 @@ type unitCounts struct {
 }
 
 func (c *windowCheck) run(ctx context.Context) error {
-	pruned, err := c.src.ledger.Pruned(ctx, c.table, c.w)
-	if err != nil {
-		return err
-	}
-	c.kept = pruned
-	if pruned {
-		err = c.compareKept(ctx)
-	} else {
-		err = c.compareAll(ctx)
-	}
-	if err != nil {
+	if err := c.compareLedger(ctx); err != nil {
 		return err
 	}
 	if err := c.compareStore(ctx); err != nil {
 		return err
 	}
 	return c.flush(ctx)
+}
+
+// compareLedger compares the window's ledger entries with the upstream: the whole window where the ledger knows
+// every row there.
+func (c *windowCheck) compareLedger(ctx context.Context) error {
+	if kind, _ := events.KindByTable(c.table); kind.FollowsWorkOrder() {
+		c.family = true
+		return c.compareFamilies(ctx)
+	}
+	pruned, err := c.src.ledger.Pruned(ctx, c.table, c.w)
+	if err != nil {
+		return err
+	}
+	if c.kept = pruned; pruned {
+		return c.compareKept(ctx)
+	}
+	return c.compareAll(ctx)
 }
 
 func (c *windowCheck) batch() int { return max(c.src.cfg.Batch, 1) }
@@ -221,6 +229,73 @@ func (c *windowCheck) compareKept(ctx context.Context) error {
 		}
 		after = entries[len(entries)-1].Key
 	}
+}
+
+// compareFamilies compares a kind that follows its work order. The ledger keeps such a row only while it is or
+// was Wuhan's (the sorter writes no entry for the others), so the entries it keeps are compared by id, and the
+// upstream's rows are looked for in the ledger where their work order is Wuhan's, or unknown to the ledger (the
+// row would wait for it): a row capture missed there is found, while one of a family elsewhere would change
+// nothing, and comes along with its family if that moves into Wuhan.
+func (c *windowCheck) compareFamilies(ctx context.Context) error {
+	if err := c.compareKept(ctx); err != nil {
+		return err
+	}
+	after := Key{UpdateTime: c.w.From}
+	for {
+		members, err := c.src.upstream.Families(ctx, c.table, c.w, after, c.batch())
+		if err != nil {
+			return err
+		}
+		if err := c.src.pace.WaitN(ctx, len(members)); err != nil {
+			return err
+		}
+		if err := c.findUnknown(ctx, members); err != nil {
+			return err
+		}
+		if len(members) < c.batch() {
+			return nil
+		}
+		after = members[len(members)-1].Key
+	}
+}
+
+// findUnknown re-sorts the members of Wuhan's families (or of unknown ones) that the ledger has no entry for.
+func (c *windowCheck) findUnknown(ctx context.Context, members []Member) error {
+	orders, err := c.src.ledger.Versions(ctx, events.WorkOrderKind.Table, workOrders(members))
+	if err != nil {
+		return err
+	}
+	var wanted []string
+	for _, m := range members {
+		if o, known := orders[m.WorkOrder]; !known || o.Unit != "" {
+			wanted = append(wanted, m.ID)
+		}
+	}
+	held, err := c.src.ledger.Versions(ctx, c.table, wanted)
+	if err != nil {
+		return err
+	}
+	for _, id := range wanted {
+		if _, ok := held[id]; ok {
+			continue // compared by id if the ledger keeps it
+		}
+		c.expected++
+		c.upstreamDiffering++
+		if err := c.addResort(ctx, candidate{id: id, class: classAbsent}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func workOrders(members []Member) []string {
+	ids := make([]string, 0, len(members))
+	for _, m := range members {
+		if m.WorkOrder != "" && !slices.Contains(ids, m.WorkOrder) {
+			ids = append(ids, m.WorkOrder)
+		}
+	}
+	return ids
 }
 
 // compareStore re-sorts the rows where the ledger and the store disagree.

@@ -81,6 +81,28 @@ func (u *UpstreamCensus) Keys(ctx context.Context, table string, w reconcile.Win
 	return keys, nil
 }
 
+// Families reads one keyset batch of the window's row versions, each with the work order it names.
+func (u *UpstreamCensus) Families(ctx context.Context, table string, w reconcile.Window, after reconcile.Key, limit int) ([]reconcile.Member, error) {
+	kind, ok := events.KindByTable(table)
+	if !ok || kind.RegistrationColumn == "" {
+		return nil, fmt.Errorf("read upstream %s families: the kind names no work order", table)
+	}
+	order := `coalesce(t.` + pgx.Identifier{kind.RegistrationColumn}.Sanitize() + `::text, '')`
+	rows, err := u.db.Query(ctx, keysSQL(table, `t.update_time, t.id, `+rowDigest+`, `+order), table, w.From, w.To, after.UpdateTime, after.ID, limit)
+	if err != nil {
+		return nil, fmt.Errorf("read upstream %s families: %w", table, err)
+	}
+	var out []reconcile.Member
+	var m reconcile.Member
+	if _, err := pgx.ForEachRow(rows, []any{&m.UpdateTime, &m.ID, &m.Digest, &m.WorkOrder}, func() error {
+		out = append(out, m)
+		return nil
+	}); err != nil {
+		return nil, fmt.Errorf("read upstream %s families: %w", table, err)
+	}
+	return out, nil
+}
+
 // Digests reads the current versions of these rows by primary key.
 func (u *UpstreamCensus) Digests(ctx context.Context, table string, ids []string) (map[string]reconcile.Key, error) {
 	rows, err := u.db.Query(ctx, fmt.Sprintf(`SELECT t.update_time, t.id, %s FROM %s t WHERE t.id = ANY($2)`,
