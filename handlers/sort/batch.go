@@ -26,6 +26,14 @@ type item struct {
 	replayed string
 	via      string // how a carried row came in (events.ViaUpstream, events.ViaParking), for the audit trail
 	id       string // event id, computed once when needed
+	// checked: the upstream was asked whether this version is still the row's (see batch.firstInWuhan).
+	checked bool
+}
+
+// current says the version was read from the upstream as it is now (a re-read, a reconciliation, a replay from
+// upstream), rather than captured or replayed from the capture log, which may have been overtaken since.
+func (it *item) current() bool {
+	return it.via == events.ViaUpstream || it.via == events.ViaReconciled || it.replayed == events.ViaReplayUpstream
 }
 
 func (it *item) eventID() string {
@@ -53,6 +61,7 @@ type batch struct {
 	ledger     map[Ref]seen // rows looked up or decided in this batch; absent: not looked up yet
 	queue      []*item
 	unparking  []Ref           // parents decided whose parked rows are still to be released
+	unchecked  []*item         // rows waiting for the upstream's word that their version is still theirs
 	rereadOnce map[string]bool // row versions re-read from upstream in this batch
 	unstorable map[string]string
 	out        writeSet
@@ -162,11 +171,12 @@ func newGiven(v events.RowVersion, via string) *item {
 	return it
 }
 
-// drain decides the queue; when it runs dry, the rows parked for the parents decided meanwhile join it.
+// drain decides the queue; when it runs dry, the rows parked for the parents decided meanwhile join it, then
+// the rows checked against the upstream.
 func (b *batch) drain(ctx context.Context) error {
-	for len(b.queue) > 0 || len(b.unparking) > 0 {
+	for len(b.queue) > 0 || len(b.unparking) > 0 || len(b.unchecked) > 0 {
 		if len(b.queue) == 0 {
-			if err := b.releaseParked(ctx); err != nil {
+			if err := b.releaseOrCheck(ctx); err != nil {
 				return err
 			}
 			continue
@@ -220,6 +230,51 @@ func (b *batch) push(ctx context.Context, rows []events.RowVersion, via string, 
 		b.queue = append(b.queue, items...)
 	}
 	return nil
+}
+
+func (b *batch) releaseOrCheck(ctx context.Context) error {
+	if len(b.unparking) > 0 {
+		return b.releaseParked(ctx)
+	}
+	return b.checkUpstream(ctx)
+}
+
+// checkUpstream asks the upstream, in one read per kind, for the current versions of the rows firstInWuhan set
+// aside, and queues each again: as it is, where the upstream still has that version (or no longer has the row),
+// else the upstream's version in its place, as a re-read.
+func (b *batch) checkUpstream(ctx context.Context) error {
+	byTable := map[string][]*item{}
+	for _, it := range b.unchecked {
+		byTable[it.v.Table] = append(byTable[it.v.Table], it)
+	}
+	b.unchecked = nil
+	for table, items := range byTable {
+		ids := make([]string, len(items))
+		for i, it := range items {
+			ids[i] = it.v.ID
+		}
+		rows, err := b.sorter.upstream.Referencing(ctx, table, "id", ids)
+		if err != nil {
+			return err
+		}
+		now := make(map[string]events.RowVersion, len(rows))
+		for _, v := range rows {
+			now[v.ID] = v
+		}
+		for _, it := range items {
+			b.queue = append(b.queue, asUpstreamHasIt(it, now))
+		}
+	}
+	return nil
+}
+
+func asUpstreamHasIt(it *item, now map[string]events.RowVersion) *item {
+	v, ok := now[it.v.ID]
+	if !ok || v.EventID() == it.eventID() {
+		it.checked = true
+		return it
+	}
+	return newItem(v, events.ViaUpstream)
 }
 
 // releaseParked queues, in one read, the rows parked for every parent decided since the last release.

@@ -94,7 +94,7 @@ func (b *batch) tombstone(g Gone, s seen) {
 		b.trail.removed(it, s.Unit)
 	}
 	entry := Entry{UpdateTime: g.UpdateTime, Digest: DigestDeletedUpstream, Decided: true, Reconciled: true}
-	b.out.ledger.set(g.Ref, LedgerRow{Ref: g.Ref, Entry: entry})
+	b.out.record(g.Ref, entry, true)
 	b.ledger[g.Ref] = seen{Entry: entry, known: true}
 }
 

@@ -3,6 +3,7 @@ package sort_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
@@ -103,6 +104,51 @@ func TestChildWhoseRegistrationIsUpstreamButNotCapturedPullsItInsteadOfParking(t
 
 	w.sort(r1) // the registration's own event arrives later: a duplicate by then
 	w.wantOutbox()
+}
+
+// A row of a kind that follows its work order costs the ledger nothing while its family is elsewhere: its work
+// order's entry says all there is. The work orders keep theirs, Wuhan's families keep theirs, and a family that
+// moves into Wuhan still comes along.
+func TestTheLedgerKeepsNoEntryForARowWhoseFamilyIsElsewhere(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	w.sort(w.change(events.Registration, "R1", 1, registration("ORG-420200")))
+	w.sort(w.change(events.Registration, "R2", 1, registration("ORG-420106-S03")))
+	w.sort(w.change(events.InfoProvider, "IP1", 2, child("R1")))
+	w.sort(w.change(events.InfoProvider, "IP2", 2, child("R2")))
+	if got := w.ledgerRows(); !slices.Equal(got, []string{"info_provider IP2", "registration R1", "registration R2"}) {
+		t.Errorf("ledger entries %v, want both work orders and only the Wuhan family's row", got)
+	}
+
+	w.sort(w.change(events.Registration, "R1", 3, registration("ORG-420102-S01")))
+	w.wantStored(map[string]string{"registration R1": "420102", "info_provider IP1": "420102"})
+	if got := w.ledgerRows(); !slices.Contains(got, "info_provider IP1") {
+		t.Errorf("ledger entries %v, want IP1's now that its family is Wuhan's", got)
+	}
+}
+
+// Without a ledger entry the newer-wins gate cannot tell an old version from a new one, so a version that would
+// bring such a row into Wuhan is checked against the upstream: an overtaken one gives way to the current one.
+func TestAnOvertakenVersionBringsTheCurrentOneIntoWuhanOrNothing(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	w.sort(w.change(events.Registration, "R1", 1, registration("ORG-420106-S03")))
+	w.sort(w.change(events.Registration, "R2", 1, registration("ORG-420200")))
+	w.takeOutbox()
+
+	old := version(events.InfoProvider, "IP1", 10, child("R1"))
+	w.change(events.InfoProvider, "IP1", 20, child("R2")) // upstream moved it to a family elsewhere, not captured yet
+	w.sort(old)
+	w.wantStored(map[string]string{"info_provider IP1": ""})
+	w.wantOutbox()
+
+	stale := version(events.InfoProvider, "IP2", 10, map[string]any{"registration_id": "R1", "name": "旧"})
+	w.change(events.InfoProvider, "IP2", 20, map[string]any{"registration_id": "R1", "name": "新"})
+	w.sort(stale)
+	if got := w.payloadOf("info_provider IP2", "name"); got != "新" {
+		t.Errorf("IP2 stored with name %v, want the upstream's current version's", got)
+	}
+	w.wantOutbox("420106 info_provider.upserted IP2")
 }
 
 func TestForwardedRegistrationTakesItsFamily(t *testing.T) {

@@ -222,6 +222,21 @@ func (w *world) payloadOf(name, column string) any {
 	return cols[column]
 }
 
+// ledgerRows are the rows the ledger has an entry for, "table id", sorted; the organisations aside.
+func (w *world) ledgerRows() []string {
+	w.t.Helper()
+	rows, err := w.db.Query(context.Background(), `SELECT table_name || ' ' || id FROM bridge.row_state
+		WHERE table_name <> $1 ORDER BY 1`, events.OrgTreeKind.Table)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	got, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return got
+}
+
 // parked is bridge.parked: "table id" → "table id" of the row it waits for.
 func (w *world) parked() map[string]string {
 	w.t.Helper()

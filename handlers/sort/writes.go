@@ -14,12 +14,34 @@ import (
 // writeSet gathers what a batch decided. Tables that hold one state per row keep only the row's last state, so
 // each row is written once however often the batch decided it; events keep every occurrence, in order.
 type writeSet struct {
-	ledger     lastPerRow[LedgerRow]
+	ledger     lastPerRow[ledgerWrite]
 	rows       lastPerRow[StoreRow]
 	parking    lastPerRow[parkOp]
 	events     []Event
 	removals   []Removal
 	quarantine []QuarantineRow
+}
+
+// ledgerWrite is a row's ledger entry as the batch decided it; needed is false for an entry the ledger does not
+// keep (see batch.record): it counts as a decision, and is not written.
+type ledgerWrite struct {
+	LedgerRow
+	needed bool
+}
+
+func (w *writeSet) record(r Ref, e Entry, needed bool) {
+	w.ledger.set(r, ledgerWrite{LedgerRow: LedgerRow{Ref: r, Entry: e}, needed: needed})
+}
+
+// ledgerRows are the entries to write.
+func (w *writeSet) ledgerRows() []LedgerRow {
+	out := make([]LedgerRow, 0, len(w.ledger.order))
+	for _, l := range w.ledger.values() {
+		if l.needed {
+			out = append(out, l.LedgerRow)
+		}
+	}
+	return out
 }
 
 type parkOp struct {
@@ -109,7 +131,7 @@ func distributionScope(v events.RowVersion, unit, eventType string) string {
 // writes renders the set for the store, with the tree's changes.
 func (w *writeSet) writes(tree map[string]jurisdiction.Org, hops []events.Hop) *Writes {
 	out := &Writes{
-		Ledger: w.ledger.values(), Rows: w.rows.values(), Events: w.events, Removals: w.removals,
+		Ledger: w.ledgerRows(), Rows: w.rows.values(), Events: w.events, Removals: w.removals,
 		Quarantine: w.quarantine, Orgs: make([]jurisdiction.Org, 0, len(tree)), Hops: hops,
 	}
 	for _, op := range w.parking.values() {
