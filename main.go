@@ -8,10 +8,22 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 )
 
+// The garbage collector's defaults, unless GOGC or GOMEMLIMIT say otherwise. A catch-up allocates fast but keeps
+// little alive (a live heap of about 50 MB at its peak): at Go's default GOGC=100 the collector ran every few
+// megabytes and took about an eighth of the bridge's CPU. Collecting at five times the live heap, within a soft
+// limit of 192 MiB of the runtime's memory, halved that (measured: 3.6 of 30 CPU seconds in a 1x catch-up before,
+// 1.9 of 23 after) at the same peak RSS (about 210 MB).
+const (
+	gcPercent   = 400
+	memoryLimit = 192 << 20
+)
+
 func main() {
+	tuneGC()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := newRootCommand().ExecuteContext(ctx)
 	stop()
@@ -25,5 +37,15 @@ func main() {
 			os.Exit(coded.ExitCode())
 		}
 		os.Exit(1)
+	}
+}
+
+// tuneGC applies the collector's defaults above where the environment sets none.
+func tuneGC() {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(gcPercent)
+	}
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(memoryLimit)
 	}
 }
