@@ -19,8 +19,12 @@ func retryStartup(ctx context.Context, log *slog.Logger, what, addr string, conn
 	backoff := pace.Backoff(500*time.Millisecond, 15*time.Second)
 	for {
 		err := connect()
-		if err == nil || kafka.IsPermanent(err) {
-			return err // a permanent error says what to fix: waiting would not mend it
+		// A permanent error says what to fix: waiting would not mend it. The broker's names its broker already.
+		switch {
+		case err == nil || kafka.IsPermanent(err):
+			return err
+		case postgres.IsPermanent(err):
+			return fmt.Errorf("%s refused the bridge: %w", what, err)
 		}
 		wait := backoff.NextBackOff()
 		log.Warn("cannot reach "+what+"; retrying", "address", addr, "retry_in", wait, "error", err)

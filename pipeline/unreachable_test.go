@@ -1,7 +1,9 @@
 package pipeline_test
 
 import (
+	"context"
 	"net"
+	"net/url"
 	"os/exec"
 	"strings"
 	"testing"
@@ -61,6 +63,43 @@ func TestUnreachableDatabaseAndBrokerAreReportedWithAddressAndRetried(t *testing
 			out := stderr.String()
 			if !strings.Contains(out, c.addr) || strings.Contains(out, "hunter2") || strings.Contains(out, "goroutine ") {
 				t.Fatalf("the report must name %s, hide the password and show no stack trace:\n%s", c.addr, out)
+			}
+		})
+	}
+}
+
+// A database that does not exist, or a role the server does not know, is a setting to fix: the bridge says so
+// and stops, rather than retrying as if the server were down.
+func TestAMissingDatabaseOrRoleIsReportedAtOnceNotRetried(t *testing.T) {
+	t.Parallel()
+	bin := buildBridge(t)
+	store, err := url.Parse(testenv.Postgres(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	noDatabase, noRole := *store, *store
+	noDatabase.Path = "/no_such_database"
+	noRole.User = url.UserPassword("no_such_role", "hunter2")
+	cases := map[string]struct{ url, want string }{
+		"database": {noDatabase.String(), `database "no_such_database" does not exist`},
+		"role":     {noRole.String(), `role "no_such_role" does not exist`},
+	}
+	for name, c := range cases {
+		t.Run(name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			cmd := exec.CommandContext(ctx, bin, "run", "--upstream-url="+testenv.Postgres(t), "--store-url="+c.url,
+				"--kafka-brokers="+closedPort(t), "--http-addr=127.0.0.1:0")
+			out, err := cmd.CombinedOutput()
+			if ctx.Err() != nil {
+				t.Fatalf("the bridge kept retrying a refusal that waiting cannot mend:\n%s", out)
+			}
+			text := string(out)
+			if err == nil || !strings.Contains(text, "store database refused the bridge") || !strings.Contains(text, c.want) {
+				t.Fatalf("want an exit that names the store database and says %q, got %v:\n%s", c.want, err, text)
+			}
+			if strings.Contains(text, "retrying") || strings.Contains(text, "hunter2") {
+				t.Fatalf("a refusal must be reported once, without the password:\n%s", text)
 			}
 		})
 	}

@@ -2,12 +2,21 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/url"
 	"strings"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
+
+// IsPermanent says the server refused the connection for good: it turned the role or its password down
+// (SQLSTATE class 28) or has no such database (3D000). Waiting mends neither; the setting is to be fixed.
+func IsPermanent(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && (strings.HasPrefix(pgErr.Code, "28") || pgErr.Code == "3D000")
+}
 
 // Open returns a pool for url whose sessions speak UTC, so that JSON renderings of timestamptz are RFC 3339 in
 // UTC whatever the server's default zone. It does not connect yet: an unreachable database shows up on first use,
