@@ -50,7 +50,7 @@ func (s *Sorter) forgetAll(ctx context.Context, rows []Gone) error {
 	for conflicts := 0; ; conflicts++ {
 		var b *batch
 		err := s.store.Apply(ctx, func(tx Tx) error {
-			b = s.newBatch(ctx, tx, nil)
+			b = s.newBatch(ctx, tx, nil, len(rows))
 			return b.forget(ctx, rows)
 		})
 		if errors.Is(err, ErrConflict) && conflicts < maxConflicts {

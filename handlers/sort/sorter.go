@@ -143,10 +143,13 @@ func conflictPause(n int) time.Duration {
 	return rand.N(25 * time.Millisecond << n)
 }
 
-func (s *Sorter) newBatch(ctx context.Context, tx Tx, unstorable map[string]string) *batch {
+// newBatch starts a batch of about rows row versions. Its ledger map is sized for them and a registration each:
+// grown from empty, it was the largest allocation of a 1x catch-up (943 MB of 11.5 GB; sized, 578 of 11.1).
+func (s *Sorter) newBatch(ctx context.Context, tx Tx, unstorable map[string]string, rows int) *batch {
 	version, orgs := s.tree.snapshot()
 	return &batch{
-		sorter: s, units: s.units.Load(), tx: tx, tree: treeView{version: version, base: orgs}, ledger: map[Ref]seen{}, unstorable: unstorable,
+		sorter: s, units: s.units.Load(), tx: tx, tree: treeView{version: version, base: orgs},
+		ledger: make(map[Ref]seen, 2*rows), unstorable: unstorable,
 		trail: newTrail(ctx),
 	}
 }
@@ -156,7 +159,7 @@ func (s *Sorter) attempt(ctx context.Context, rows []events.RowVersion, via stri
 	var b *batch
 	err := s.store.Apply(ctx, func(tx Tx) error {
 		tx = tracedTx{Tx: tx, span: span}
-		b = s.newBatch(ctx, tx, unstorable)
+		b = s.newBatch(ctx, tx, unstorable, len(rows))
 		if changesTree(rows) {
 			if err := tx.LockTree(ctx); err != nil {
 				return err
