@@ -487,31 +487,12 @@ func TestTheDailyReportIsWrittenOnceADayPastMidnight(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "2026-12-01")); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("the report of 2026-12-01 was written before the day ended: %v", err)
 	}
+	// Both instances must have come to 2026-11-30 before the clock moves on: past midnight it is no longer
+	// yesterday's, and an instance still starting up would never look at it.
+	wantWrittenOnce(t, logs, "2026-11-30")
 	clock.Store(time.Date(2026, 12, 2, 0, 0, 30, 0, report.Shanghai).UnixNano())
 	waitForFile(t, filepath.Join(dir, "2026-12-01", "report.html"))
-	for _, day := range []string{"2026-11-30", "2026-12-01"} {
-		written, seen := 0, 0
-		waitFor(t, "both instances to have seen the report of "+day, func() bool {
-			written, seen = 0, 0
-			for _, l := range logs {
-				for _, line := range strings.Split(l.String(), "\n") {
-					if !strings.Contains(line, `"day":"`+day+`"`) {
-						continue
-					}
-					if strings.Contains(line, `"msg":"daily report written"`) {
-						written++
-					}
-					if strings.Contains(line, `"msg":"daily report already written by another instance"`) {
-						seen++
-					}
-				}
-			}
-			return written+seen == 2
-		})
-		if written != 1 {
-			t.Errorf("the report of %s was written %d times, want once", day, written)
-		}
-	}
+	wantWrittenOnce(t, logs, "2026-12-01")
 	store := storeQuerier(t, e)
 	if got := store.strings(t, `SELECT day::text FROM bridge.report_day ORDER BY day`); !slices.Equal(got, []string{"2026-11-30", "2026-12-01"}) {
 		t.Errorf("bridge.report_day holds %v", got)
@@ -523,6 +504,33 @@ func TestTheDailyReportIsWrittenOnceADayPastMidnight(t *testing.T) {
 	}
 	if err != nil || day.Period.First != report.Date(2026, 12, 1) || day.Period.Last != day.Period.First {
 		t.Errorf("report.json of 2026-12-01: period %v (%v)", day.Period, err)
+	}
+}
+
+// wantWrittenOnce waits until each instance has logged the day's report as written or as already written by
+// another, and checks that exactly one wrote it.
+func wantWrittenOnce(t *testing.T, logs []*testenv.SyncBuffer, day string) {
+	t.Helper()
+	written, seen := 0, 0
+	waitFor(t, "both instances to have seen the report of "+day, func() bool {
+		written, seen = 0, 0
+		for _, l := range logs {
+			for _, line := range strings.Split(l.String(), "\n") {
+				if !strings.Contains(line, `"day":"`+day+`"`) {
+					continue
+				}
+				if strings.Contains(line, `"msg":"daily report written"`) {
+					written++
+				}
+				if strings.Contains(line, `"msg":"daily report already written by another instance"`) {
+					seen++
+				}
+			}
+		}
+		return written+seen == len(logs)
+	})
+	if written != 1 {
+		t.Errorf("the report of %s was written %d times, want once", day, written)
 	}
 }
 
