@@ -16,7 +16,7 @@ import (
 // little alive (a live heap of about 50 MB at its peak): at Go's default GOGC=100 the collector ran every few
 // megabytes and took about an eighth of the bridge's CPU. Collecting at five times the live heap, within a soft
 // limit of 192 MiB of the runtime's memory, halved that (measured: 3.6 of 30 CPU seconds in a 1x catch-up before,
-// 1.9 of 23 after) at the same peak RSS (about 210 MB).
+// 1.9 of 23 after); peak RSS stays near the limit, about 218 MB (150-213 MB before).
 const (
 	gcPercent   = 400
 	memoryLimit = 192 << 20

@@ -19,7 +19,8 @@ func retryStartup(ctx context.Context, log *slog.Logger, what, addr string, conn
 	backoff := pace.Backoff(500*time.Millisecond, 15*time.Second)
 	for {
 		err := connect()
-		// A permanent error says what to fix: waiting would not mend it. The broker's names its broker already.
+		// A permanent error says what to fix: waiting would not mend it. Kafka's errors name the broker already;
+		// a database's gets the role it plays here.
 		switch {
 		case err == nil || kafka.IsPermanent(err):
 			return err
