@@ -124,12 +124,13 @@ func (b *batch) fetchLedger(ctx context.Context, refs []Ref) error {
 // during a catch-up children are often consumed before their registration, and deciding the parent first, in
 // the same batch, spares parking and releasing them. It reads the ledger before the batch takes its locks, so
 // that the parents' locks go out with the rows': a parent decided meanwhile is only pulled in vain (the
-// newer-wins gate sees it).
+// newer-wins gate sees it). Registrations the hint knows decided are not read.
 func (b *batch) missingParents(ctx context.Context, items []*item) ([]events.RowVersion, error) {
-	registrations, err := b.tx.Ledger(ctx, registrationRefs(items))
+	found, err := b.tx.Ledger(ctx, b.sorter.hint.unknown(registrationRefs(items)))
 	if err != nil {
 		return nil, err
 	}
+	registrations := preRead{found: found, hint: b.sorter.hint}
 	var pulled []events.RowVersion
 	for table, ids := range b.waitedFor(items, registrations) {
 		rows, err := b.sorter.upstream.Referencing(ctx, table, "id", ids)
@@ -142,12 +143,11 @@ func (b *batch) missingParents(ctx context.Context, items []*item) ([]events.Row
 }
 
 // waitedFor lists by kind the parents the items would wait for, leaving out those in the batch itself.
-func (b *batch) waitedFor(items []*item, registrations map[Ref]Entry) map[string][]string {
+func (b *batch) waitedFor(items []*item, look preRead) map[string][]string {
 	inBatch := map[Ref]bool{}
 	for _, it := range items {
 		inBatch[it.ref()] = true
 	}
-	look := preRead(registrations)
 	wanted, asked := map[string][]string{}, map[Ref]bool{}
 	for _, it := range items {
 		dep := b.waitsFor(it, look)
@@ -173,12 +173,18 @@ func registrationRefs(items []*item) []Ref {
 	return refs
 }
 
-// preRead answers registration lookups from a ledger read taken without locks.
-type preRead map[Ref]Entry
+// preRead answers registration lookups from a ledger read taken without locks and, for the registrations it
+// did not read, the hint (which knows them decided, not where: deciding here only asks what is missing).
+type preRead struct {
+	found map[Ref]Entry
+	hint  *decidedHint
+}
 
 func (p preRead) RegistrationUnit(id string) (string, bool) {
-	e := p[Ref{Table: events.WorkOrderKind.Table, ID: id}]
-	return e.Unit, e.Decided
+	if e, ok := p.found[Ref{Table: events.WorkOrderKind.Table, ID: id}]; ok {
+		return e.Unit, e.Decided
+	}
+	return "", p.hint.has(id)
 }
 
 // waitsFor is the parent an item would wait for if it were decided now, or nil.

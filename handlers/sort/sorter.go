@@ -40,13 +40,14 @@ type Sorter struct {
 	store    Store
 	upstream Upstream
 	tree     *treeCache
+	hint     *decidedHint
 	// OnBatch, when set, is told what each committed batch decided (metrics); see Tally.
 	OnBatch func(Tally)
 }
 
 // NewSorter builds a sorter over the unit catalogue.
 func NewSorter(units *jurisdiction.Units, store Store, upstream Upstream) *Sorter {
-	s := &Sorter{store: store, upstream: upstream, tree: newTreeCache()}
+	s := &Sorter{store: store, upstream: upstream, tree: newTreeCache(), hint: newDecidedHint()}
 	s.units.Store(units)
 	return s
 }
@@ -127,6 +128,7 @@ func (s *Sorter) decideAll(ctx context.Context, rows []events.RowVersion, via st
 		if len(b.tree.changed) > 0 {
 			s.tree.committed(b.written.TreeVersion, b.tree.changed)
 		}
+		s.hint.learn(b.ledger)
 		s.report(b)
 		return b.rejected, nil
 	}

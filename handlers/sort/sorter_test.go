@@ -106,6 +106,33 @@ func TestChildWhoseRegistrationIsUpstreamButNotCapturedPullsItInsteadOfParking(t
 	w.wantOutbox()
 }
 
+// A sorter remembers which registrations it saw decided and does not read their ledger entries again before its
+// locks. Another instance may have parked a newer version of one since: the read under the locks still sees
+// it, and the child waits for its registration instead of following the version this sorter remembers.
+func TestAChildFollowsItsRegistrationParkedByAnotherInstance(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	w.sort(w.change(events.Registration, "R1", 1, registration("ORG-420106-S03")))
+	w.sort(w.change(events.InfoProvider, "IP1", 2, child("R1")))
+	w.wantStored(map[string]string{"registration R1": "420106", "info_provider IP1": "420106"})
+	w.takeOutbox()
+
+	other := sort.NewSorter(w.sorter.Units(), w.store, w.upstream)
+	if err := other.Sort(context.Background(), w.change(events.Registration, "R1", 3, registration("ORG-NEW"))); err != nil {
+		t.Fatal(err)
+	}
+	w.wantParked(map[string]string{"registration R1": "organization ORG-NEW"})
+
+	w.sort(w.change(events.Subject, "S1", 4, child("R1")))
+	w.wantParked(map[string]string{"registration R1": "organization ORG-NEW", "subject S1": "registration R1"})
+	w.wantStored(map[string]string{"registration R1": "420106", "info_provider IP1": "420106", "subject S1": ""})
+	w.wantOutbox()
+
+	w.sort(w.change(events.Organization, "ORG-NEW", 5, orgCols("ORG-420102", "")))
+	w.wantParked(map[string]string{})
+	w.wantStored(map[string]string{"registration R1": "420102", "info_provider IP1": "420102", "subject S1": "420102"})
+}
+
 // A row of a kind that follows its work order costs the ledger nothing while its family is elsewhere: its work
 // order's entry says all there is. The work orders keep theirs, Wuhan's families keep theirs, and a family that
 // moves into Wuhan still comes along.
