@@ -25,6 +25,11 @@ func NewSubscriber(cfg Config, group string, logger watermill.LoggerAdapter) (*w
 		sc.Consumer.Group.Session.Timeout = cfg.SessionTimeout
 		sc.Consumer.Group.Heartbeat.Interval = cfg.SessionTimeout / 3
 	}
+	// The sort group's twelve handlers are twelve members joining one after another at start, and each join
+	// rebalances the group: a member caught by one retries its join only after this backoff, at sarama's 2 s
+	// default the group sorted nothing for its first two seconds. As many retries as before in all.
+	sc.Consumer.Group.Rebalance.Retry.Backoff = 200 * time.Millisecond
+	sc.Consumer.Group.Rebalance.Retry.Max = 40
 	// A capture record is an envelope of up to a thousand rows, and a consumer holds a buffer per partition it
 	// reads (seventy-two for the capture topics): sarama's default of 256 records each would let a catch-up's
 	// backlog fill memory. The handler takes one record at a time per partition anyway.
