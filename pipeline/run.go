@@ -259,6 +259,10 @@ func (b *bridge) runCapture(ctx context.Context, untilIdle bool) error {
 
 // waitSorted returns once the sort and quarantine groups have consumed everything and parking holds nothing
 // decidable, twice in a row (offsets are committed asynchronously).
+// idleCheckEvery spaces the checks that end a run to idle: each is a handful of broker round trips, and a
+// catch-up's end waited about a second for the two of them in a row that sorting and the audit trail each need.
+const idleCheckEvery = 100 * time.Millisecond
+
 func (b *bridge) waitSorted(ctx context.Context) error {
 	calm := 0
 	for calm < 2 {
@@ -274,7 +278,7 @@ func (b *bridge) waitSorted(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-time.After(250 * time.Millisecond):
+		case <-time.After(idleCheckEvery):
 		}
 	}
 	b.log.Info("sorting caught up")
@@ -323,7 +327,7 @@ func (b *bridge) waitAudited(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-time.After(250 * time.Millisecond):
+		case <-time.After(idleCheckEvery):
 		}
 	}
 	b.log.Info("audit trail complete")
