@@ -40,8 +40,12 @@ func (b *batch) admit(ctx context.Context, items []*item) error {
 	return b.fetchLedger(ctx, append(own, regs...))
 }
 
-// lockPaths share-locks the paths walked until the tree they were computed on is the committed one.
+// lockPaths share-locks the paths walked until the tree they were computed on is the committed one. Items that
+// walk no path need neither, nor the tree's version: their locks go out with the ledger read.
 func (b *batch) lockPaths(ctx context.Context, items []*item, held map[Ref]bool) error {
+	if !walksTree(items) {
+		return nil
+	}
 	for range 8 {
 		if err := b.tx.Share(ctx, b.paths(items, held)); err != nil {
 			return err
@@ -70,6 +74,17 @@ func (b *batch) paths(items []*item, held map[Ref]bool) []Ref {
 		}
 	}
 	return refs
+}
+
+// walksTree says whether any item is decided by the organisation tree. Most rows of a catch-up follow their
+// work order and walk no path: a batch of them reads neither the tree nor its version.
+func walksTree(items []*item) bool {
+	for _, it := range items {
+		if it.kind.OrgTree || walkStart(it) != "" {
+			return true
+		}
+	}
+	return false
 }
 
 // walkStart is where an item's organisation walk begins: its OrgColumn's organisation, or for an organisation

@@ -85,8 +85,10 @@ func (b *batch) run(ctx context.Context, rows []events.RowVersion, via string) e
 		items = append(items, newGiven(v, via))
 	}
 	items = treeOrder(items)
-	if err := b.refreshTree(ctx); err != nil {
-		return err
+	if walksTree(items) {
+		if err := b.refreshTree(ctx); err != nil {
+			return err
+		}
 	}
 	pulled, err := b.missingParents(ctx, items)
 	if err != nil {
