@@ -3,6 +3,7 @@ package events
 import (
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"time"
 )
 
@@ -105,10 +106,13 @@ func DecodeHops(data []byte) ([]Hop, error) {
 	return env.Hops, nil
 }
 
-// StampHopIDs completes hops into an envelope's: each takes the envelope's id and its place in it, so a record sent
-// again after a failure dedupes in the audit trail.
-func StampHopIDs(envelope string, hops []Hop) {
-	for i := range hops {
-		hops[i].ID = fmt.Sprintf("%s:%d", envelope, i)
-	}
+// HopID names the nth hop of an audit envelope: a record sent again carries the same ids, and the trail keeps
+// each hop once.
+func HopID(envelope string, n int) string { return envelope + ":" + strconv.Itoa(n) }
+
+// HopRecord is an audit topic record as read: its hops, and the payload they came in, which a trail may keep as
+// it is rather than encode the hops again.
+type HopRecord struct {
+	Hops    []Hop
+	Payload []byte // events.HopEnvelope as JSON; nil when the hops were not read from a record
 }

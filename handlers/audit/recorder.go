@@ -22,7 +22,7 @@ func (r *Recorder) Handle(msg *message.Message) error {
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrUnreadable, err)
 	}
-	return r.trail.Record(msg.Context(), hops)
+	return r.trail.Record(msg.Context(), events.HopRecord{Hops: hops, Payload: msg.Payload})
 }
 
 // ErrUnreadable marks an audit record that cannot be read.

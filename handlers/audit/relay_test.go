@@ -2,6 +2,7 @@ package audit_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -41,7 +42,7 @@ type memTx struct {
 func (t *memTx) Pending(_ context.Context, limit int) ([]audit.Pending, error) {
 	var out []audit.Pending
 	for _, r := range t.outbox.rows[:min(limit, len(t.outbox.rows))] {
-		out = append(out, audit.Pending{Seq: r.Seq, Hops: append([]events.Hop(nil), r.Hops...)})
+		out = append(out, audit.Pending{Seq: r.Seq, Hops: append([]byte(nil), r.Hops...)})
 	}
 	return out, nil
 }
@@ -70,12 +71,14 @@ func (p *memPublisher) Publish(_ string, msgs ...*message.Message) error {
 
 func (p *memPublisher) Close() error { return nil }
 
-func hops(n int) []events.Hop {
+// hops are n hops as the outbox holds them: a JSON array, without hop ids.
+func hops(n int) []byte {
 	out := make([]events.Hop, n)
 	for i := range out {
 		out[i] = events.Hop{Hop: events.HopStored, At: time.Unix(0, 0).UTC(), Table: events.Registration, RowID: fmt.Sprint("R", i), Unit: "420106"}
 	}
-	return out
+	doc, _ := json.Marshal(out)
+	return doc
 }
 
 // A relay that fails after the broker took some records sends them again under the same hop ids, and the trail
@@ -103,8 +106,8 @@ func TestRelayNamesHopsStablyAcrossRetriesAndCutsBigTransactions(t *testing.T) {
 	if len(pub.msgs) != 4 || len(trail.ids) != 1203 {
 		t.Fatalf("%d records holding %d distinct hops; want 1200 hops in 3 records and 3 in one", len(pub.msgs), len(trail.ids))
 	}
-	if h := trail.ids["a7:1199"]; h.RowID != "R1199" {
-		t.Errorf("hop a7:1199 is %+v, want the 1200th hop of outbox row 7", h)
+	if h := trail.ids["a7:1199"]; h.RowID != "R1199" || h.Unit != "420106" || h.Hop != events.HopStored {
+		t.Errorf("hop a7:1199 is %+v, want the 1200th hop of outbox row 7 as it was written", h)
 	}
 	if err := recorder.Handle(pub.msgs[0]); err != nil || len(trail.ids) != 1203 {
 		t.Errorf("a record delivered again: %v, %d hops; want the trail unchanged", err, len(trail.ids))
@@ -113,8 +116,8 @@ func TestRelayNamesHopsStablyAcrossRetriesAndCutsBigTransactions(t *testing.T) {
 
 type memTrail struct{ ids map[string]events.Hop }
 
-func (m *memTrail) Record(_ context.Context, hops []events.Hop) error {
-	for _, h := range hops {
+func (m *memTrail) Record(_ context.Context, record events.HopRecord) error {
+	for _, h := range record.Hops {
 		m.ids[h.ID] = h
 	}
 	return nil
@@ -127,5 +130,20 @@ func TestRecorderReportsAnUnreadableRecordAsSuch(t *testing.T) {
 		if !errors.Is(err, audit.ErrUnreadable) {
 			t.Errorf("%s: Handle = %v, want ErrUnreadable", name, err)
 		}
+	}
+}
+
+// An outbox row the relay cannot name hops in (an element that is no object) is still relayed, and the audit
+// subscriber sets its record aside as unreadable rather than the relay stalling on it.
+func TestRelayPassesAMalformedOutboxRowOnToBeSetAside(t *testing.T) {
+	outbox := &memOutbox{rows: []audit.Pending{{Seq: 9, Hops: []byte(`[1, {"hop":"stored","at":"1970-01-01T00:00:00Z","table":"registration","id":"R1"}]`)}}}
+	pub := &memPublisher{}
+	relay := audit.NewRelay(outbox, pub, "wuhan12315.audit", slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if n, err := relay.Relay(context.Background()); err != nil || n != 1 || len(pub.msgs) != 1 {
+		t.Fatalf("Relay = %d, %v with %d records; want the row relayed as one record", n, err, len(pub.msgs))
+	}
+	err := audit.NewRecorder(&memTrail{ids: map[string]events.Hop{}}).Handle(pub.msgs[0])
+	if !errors.Is(err, audit.ErrUnreadable) {
+		t.Errorf("Handle = %v, want ErrUnreadable", err)
 	}
 }

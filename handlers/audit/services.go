@@ -22,16 +22,17 @@ type OutboxTx interface {
 	Done(ctx context.Context, seqs []int64) error
 }
 
-// Pending is one audit outbox row: the hops one transaction recorded, not yet named.
+// Pending is one audit outbox row: the hops one transaction recorded, not yet named, as the JSON array the
+// outbox holds. The relay passes them on without decoding them.
 type Pending struct {
 	Seq  int64
-	Hops []events.Hop
+	Hops []byte
 }
 
 // Trail is the audit trail itself.
 type Trail interface {
-	// Record appends hops; a hop already recorded (by its id) is kept once.
-	Record(ctx context.Context, hops []events.Hop) error
+	// Record appends a record's hops; a hop already recorded (by its id) is kept once.
+	Record(ctx context.Context, record events.HopRecord) error
 }
 
 // Query names what a journey is asked for: a registration by its number, with its whole family, or one row.

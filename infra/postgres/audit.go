@@ -72,22 +72,26 @@ var _ audit.Trail = (*AuditTrail)(nil)
 // NewAuditTrail keeps the trail in db, the bridge's own database.
 func NewAuditTrail(db *pgxpool.Pool) *AuditTrail { return &AuditTrail{db: db} }
 
-// Record appends hops in one statement; a hop recorded before (a record delivered again) is kept once.
-func (a *AuditTrail) Record(ctx context.Context, hops []events.Hop) error {
-	doc, err := json.Marshal(hops)
-	if err != nil {
-		return fmt.Errorf("encode %d hops: %w", len(hops), err)
+// Record appends a record's hops in one statement, from the record's payload as it came when there is one; a
+// hop recorded before (a record delivered again) is kept once.
+func (a *AuditTrail) Record(ctx context.Context, record events.HopRecord) error {
+	doc, hops := record.Payload, len(record.Hops)
+	if doc == nil {
+		var err error
+		if doc, err = events.EncodeHops(record.Hops); err != nil {
+			return fmt.Errorf("encode %d hops: %w", hops, err)
+		}
 	}
-	_, err = a.db.Exec(ctx, `INSERT INTO bridge.audit_hop (hop_id, hop, at, table_name, row_id, version, unit_code,
+	_, err := a.db.Exec(ctx, `INSERT INTO bridge.audit_hop (hop_id, hop, at, table_name, row_id, version, unit_code,
 			registration_id, reg_no, topic, kafka_partition, kafka_offset, ce_id, trace_id, detail)
 		SELECT h.hop_id, h.hop, h.at, h."table", h.id, h.version, h.unit, h.registration_id, h.reg_no, h.topic,
 			h.partition, h."offset", h.ce_id, h.trace_id, h.detail
-		FROM jsonb_to_recordset($1::jsonb) AS h(hop_id text, hop text, at timestamptz, "table" text, id text,
+		FROM jsonb_to_recordset($1::jsonb -> 'hops') AS h(hop_id text, hop text, at timestamptz, "table" text, id text,
 			version timestamptz, unit text, registration_id text, reg_no text, topic text, partition integer,
 			"offset" bigint, ce_id text, trace_id text, detail jsonb)
 		ON CONFLICT (hop_id) DO NOTHING`, doc)
 	if err != nil {
-		return fmt.Errorf("record %d hops in the audit trail: %w", len(hops), err)
+		return fmt.Errorf("record %d hops in the audit trail: %w", hops, err)
 	}
 	return nil
 }

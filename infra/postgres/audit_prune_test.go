@@ -20,9 +20,9 @@ func TestPruningForgetsOnlyHopsOlderThanTheRetention(t *testing.T) {
 		at := time.Now().Add(-age).UTC().Truncate(time.Microsecond)
 		return events.Hop{ID: id, Hop: kind, At: at, Table: events.Registration, RowID: "R1", Version: at}
 	}
-	if err := trail.Record(ctx, []events.Hop{
+	if err := trail.Record(ctx, events.HopRecord{Hops: []events.Hop{
 		hop("t1:0", events.HopCaptured, 200*day), hop("t2:0", events.HopStored, 190*day), hop("t3:0", events.HopCaptured, 10*day),
-	}); err != nil {
+	}}); err != nil {
 		t.Fatal(err)
 	}
 	pruned, err := trail.PruneAudit(ctx, 180*day)
