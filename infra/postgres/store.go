@@ -194,22 +194,25 @@ func (t *storeTx) Ledger(ctx context.Context, rows []sort.Ref) (map[sort.Ref]sor
 	out := make(map[sort.Ref]sort.Entry, len(rows))
 	err := t.query(ctx, func(r pgx.Rows) error {
 		for r.Next() {
-			var ref sort.Ref
+			var at int
 			var e sort.Entry
 			var unit, key *string
-			if err := r.Scan(&ref.Table, &ref.ID, &e.UpdateTime, &e.Digest, &e.Decided, &unit, &key, &e.Reconciled); err != nil {
+			if err := r.Scan(&at, &e.UpdateTime, &e.Digest, &e.Decided, &unit, &key, &e.Reconciled); err != nil {
 				return err
 			}
+			if at < 1 || at > len(rows) {
+				return fmt.Errorf("the ledger answered for key %d of %d", at, len(rows))
+			}
 			e.Placement = sort.Placement{Unit: deref(unit), Key: deref(key)}
-			out[ref] = e
+			out[rows[at-1]] = e
 		}
 		return r.Err()
 	}, // One primary-key probe per row. The LIMIT keeps the planner from flattening the subquery into a join:
 		// with the ledger's statistics stale during a catch-up (it grows by a million rows in a minute), it
 		// otherwise chose to hash the whole ledger for a few hundred keys — 614 scans of 18 million ledger rows
-		// in one measured 1x catch-up.
-		`SELECT s.table_name, s.id, s.update_time, s.digest, s.decided, s.unit_code, s.record_key, s.reconciled
-		FROM unnest($1::text[], $2::text[]) AS k(table_name, id)
+		// in one measured 1x catch-up. An entry comes back with its key's place rather than the key itself.
+		`SELECT k.ord, s.update_time, s.digest, s.decided, s.unit_code, s.record_key, s.reconciled
+		FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS k(table_name, id, ord)
 		CROSS JOIN LATERAL (SELECT * FROM bridge.row_state r WHERE r.table_name = k.table_name AND r.id = k.id LIMIT 1) s`, tables, ids)
 	if err != nil {
 		return nil, fmt.Errorf("read the ledger of %d rows: %w", len(rows), err)
