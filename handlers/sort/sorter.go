@@ -153,7 +153,7 @@ func (s *Sorter) newBatch(ctx context.Context, tx Tx, unstorable map[string]stri
 	return &batch{
 		sorter: s, units: s.units.Load(), tx: tx, tree: treeView{version: version, base: orgs},
 		ledger: make(map[Ref]seen, 2*rows), unstorable: unstorable,
-		out:   writeSet{ledger: lastPerRow[ledgerWrite]{last: make(map[Ref]ledgerWrite, rows)}},
+		out:   writeSet{ledger: lastPerRow[ledgerWrite]{order: make([]Ref, 0, rows), last: make(map[Ref]ledgerWrite, rows)}},
 		trail: newTrail(ctx),
 	}
 }
