@@ -87,8 +87,13 @@ func run(ctx context.Context) (err error) {
 	return b.measure(ctx)
 }
 
-// measure runs every size, prints them, then the steady state.
+// measure warms up, runs every size, prints them, then the steady state.
 func (b *bench) measure(ctx context.Context) error {
+	if b.opts.WarmUpRegistrations > 0 {
+		if err := b.warmUp(ctx); err != nil {
+			return fmt.Errorf("warm-up: %w", err)
+		}
+	}
 	var results []sizeResult
 	for _, m := range b.opts.Sizes {
 		r, err := b.measureSize(ctx, m)

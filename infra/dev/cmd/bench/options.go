@@ -27,12 +27,16 @@ type options struct {
 	SteadyFor           time.Duration
 	// Traced runs the bridge a second time per size with tracing on, exporting to a throwaway Jaeger.
 	Traced bool
+	// WarmUpRegistrations seeds the untimed warm-up run; zero skips it.
+	WarmUpRegistrations int
 }
 
-// loadOptions reads REGISTRATIONS or ROWS (REGISTRATIONS wins), SIZES, STEADY_REGISTRATIONS, STEADY_SECONDS and
-// TRACING (0 skips the traced run), reporting every bad value at once.
+// loadOptions reads REGISTRATIONS or ROWS (REGISTRATIONS wins), SIZES, STEADY_REGISTRATIONS, STEADY_SECONDS,
+// WARMUP_REGISTRATIONS (0 skips the warm-up) and TRACING (0 skips the traced run), reporting every bad value at
+// once.
 func loadOptions() (options, error) {
-	o := options{Registrations: defaultRegistrations, Sizes: []int{1, 3}, SteadyRegistrations: 20000, SteadyFor: 40 * time.Second, Traced: true}
+	o := options{Registrations: defaultRegistrations, Sizes: []int{1, 3}, SteadyRegistrations: 20000, SteadyFor: 40 * time.Second, Traced: true,
+		WarmUpRegistrations: 20000}
 	var errs []error
 	intVar := func(name string, set func(int)) {
 		n, ok, err := envInt(name)
@@ -46,6 +50,7 @@ func loadOptions() (options, error) {
 	intVar("STEADY_REGISTRATIONS", func(n int) { o.SteadyRegistrations = n })
 	intVar("STEADY_SECONDS", func(n int) { o.SteadyFor = time.Duration(n) * time.Second })
 	intVar("TRACING", func(n int) { o.Traced = n != 0 })
+	intVar("WARMUP_REGISTRATIONS", func(n int) { o.WarmUpRegistrations = n })
 	if s := os.Getenv("SIZES"); s != "" {
 		var err error
 		o.Sizes, err = parseSizes(s)
@@ -53,6 +58,9 @@ func loadOptions() (options, error) {
 	}
 	if o.Registrations < 1 {
 		errs = append(errs, fmt.Errorf("registrations must be positive, got %d", o.Registrations))
+	}
+	if o.WarmUpRegistrations < 0 {
+		errs = append(errs, fmt.Errorf("WARMUP_REGISTRATIONS must not be negative, got %d", o.WarmUpRegistrations))
 	}
 	if o.SteadyFor > 0 && o.SteadyRegistrations < 1 {
 		errs = append(errs, fmt.Errorf("STEADY_REGISTRATIONS must be positive, got %d", o.SteadyRegistrations))

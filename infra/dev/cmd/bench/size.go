@@ -67,6 +67,27 @@ func (b *bench) measureSize(ctx context.Context, multiple int) (r sizeResult, er
 	return r, err
 }
 
+// warmUp runs the raw pipe and the bridge once over a small upstream, untimed: a broker just started spends its
+// first minute compiling (its JIT took 20-26 CPU seconds of the first catch-up, 6-10 of later ones), which would
+// count against whichever pipe ran first, and a production broker is long warm.
+func (b *bench) warmUp(ctx context.Context) (err error) {
+	t, drop, err := b.freshTarget(ctx, "warmup")
+	defer func() { err = errors.Join(err, drop()) }()
+	if err != nil {
+		return err
+	}
+	br := newBridge(b.bin, b.logs, t)
+	progress("warming up the broker and the database: %d registrations, raw pipe and bridge, untimed", b.opts.WarmUpRegistrations)
+	if err := br.seedUpstream(ctx, "warmup-seed", b.opts.WarmUpRegistrations); err != nil {
+		return err
+	}
+	if _, err := rawPipe(ctx, b.logs, t); err != nil {
+		return err
+	}
+	_, err = br.runUntilIdle(ctx, "warmup-bridge")
+	return err
+}
+
 // measureTraced runs the bridge over the same upstream again, into a fresh store and topics, with tracing on as
 // an operator switches it on: the standard OTLP endpoint variable, the default sampler.
 func (b *bench) measureTraced(ctx context.Context, name string, upstream target) (r idleRun, err error) {
