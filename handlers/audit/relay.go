@@ -76,7 +76,8 @@ func records(pending []Pending) []*message.Message {
 	return msgs
 }
 
-// record renders hops, the first being the envelope's hop number first, as one audit record (events.HopEnvelope).
+// record renders hops as one audit record (events.HopEnvelope); the first of them is the envelope's hop number
+// first.
 func record(envelope string, first int, hops []gjson.Result) []byte {
 	size := len(`{"hops":[]}`)
 	for _, h := range hops {
