@@ -20,8 +20,9 @@ type decidedHint struct {
 	now, old map[uint64]struct{}
 }
 
-// hintGeneration bounds one generation of the hint: about as many registrations as a large district sees
-// decided in a catch-up's minute, at 16 bytes or so each.
+// hintGeneration bounds one generation of the hint. A 1x catch-up decides its 175,000 registrations in about 25
+// seconds, and their children come within seconds of them: two generations cover that many times over, in 2-4 MB
+// of 8-byte hashes.
 const hintGeneration = 1 << 17
 
 func newDecidedHint() *decidedHint {
