@@ -21,7 +21,7 @@ type decidedHint struct {
 }
 
 // hintGeneration bounds one generation of the hint. A 1x catch-up decides its 175,000 registrations in about 25
-// seconds, and their children come within seconds of them: two generations cover that many times over, in 2-4 MB
+// seconds, and their children come within seconds of them: two generations cover that many times over, in a few MB
 // of 8-byte hashes.
 const hintGeneration = 1 << 17
 
