@@ -21,8 +21,8 @@ type decidedHint struct {
 }
 
 // hintGeneration bounds one generation of the hint. A 1x catch-up decides its 175,000 registrations in about 25
-// seconds, and their children come within seconds of them: two generations cover that many times over, in a few MB
-// of 8-byte hashes.
+// seconds, and their children come within seconds of them: two generations hold more than all of them, in a few
+// MB of 8-byte hashes.
 const hintGeneration = 1 << 17
 
 func newDecidedHint() *decidedHint {
