@@ -141,11 +141,15 @@ func (b *batch) fetchLedger(ctx context.Context, refs []Ref) error {
 // that the parents' locks go out with the rows': a parent decided meanwhile is only pulled in vain (the
 // newer-wins gate sees it). Registrations the hint knows decided are not read.
 func (b *batch) missingParents(ctx context.Context, items []*item) ([]events.RowVersion, error) {
-	found, err := b.tx.Ledger(ctx, b.sorter.hint.unknown(registrationRefs(items)))
+	unknown := b.sorter.hint.unknown(registrationRefs(items))
+	found, err := b.tx.Ledger(ctx, unknown)
 	if err != nil {
 		return nil, err
 	}
-	registrations := preRead{found: found, hint: b.sorter.hint}
+	registrations := preRead{found: found, read: make(map[string]bool, len(unknown))}
+	for _, r := range unknown {
+		registrations.read[r.ID] = true
+	}
 	var pulled []events.RowVersion
 	for table, ids := range b.waitedFor(items, registrations) {
 		rows, err := b.sorter.upstream.Referencing(ctx, table, "id", ids)
@@ -188,18 +192,19 @@ func registrationRefs(items []*item) []Ref {
 	return refs
 }
 
-// preRead answers registration lookups from a ledger read taken without locks and, for the registrations it
-// did not read, the hint (which knows them decided, not where: deciding here only asks what is missing).
+// preRead answers registration lookups from a ledger read taken without locks. A registration it did not read
+// is one the hint knows decided (not where: deciding here only asks what is missing).
 type preRead struct {
 	found map[Ref]Entry
-	hint  *decidedHint
+	read  map[string]bool // registration ids the ledger was asked for
 }
 
 func (p preRead) RegistrationUnit(id string) (string, bool) {
-	if e, ok := p.found[Ref{Table: events.WorkOrderKind.Table, ID: id}]; ok {
-		return e.Unit, e.Decided
+	if !p.read[id] {
+		return "", true
 	}
-	return "", p.hint.has(id)
+	e := p.found[Ref{Table: events.WorkOrderKind.Table, ID: id}]
+	return e.Unit, e.Decided
 }
 
 // waitsFor is the parent an item would wait for if it were decided now, or nil.

@@ -42,12 +42,6 @@ func (h *decidedHint) unknown(refs []Ref) []Ref {
 	return out
 }
 
-func (h *decidedHint) has(id string) bool {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return h.hasLocked(id)
-}
-
 func (h *decidedHint) hasLocked(id string) bool {
 	k := maphash.String(h.seed, id)
 	if _, ok := h.now[k]; ok {
