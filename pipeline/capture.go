@@ -22,11 +22,11 @@ func (c Config) captureTopics() []string {
 
 // newCaptureRunner builds one poller per record kind from the catalogue.
 // partitions is each capture topic's partition count (0 or missing: one envelope group).
-func newCaptureRunner(cfg Config, log *slog.Logger, upstream, store *pgxpool.Pool, pub message.Publisher, partitions map[string]int) *capture.Runner {
+func newCaptureRunner(cfg Config, log *slog.Logger, upstream, store *pgxpool.Pool, pub message.Publisher, partitions map[string]int, onPage func(capture.Page)) *capture.Runner {
 	source := postgres.NewUpstreamSource(upstream)
 	watermarks := postgres.NewWatermarks(store)
 	pcfg := capture.Config{TopicPrefix: cfg.TopicPrefix, BatchSize: cfg.BatchSize, MaxCommitDelay: cfg.MaxCommitDelay,
-		PageLog: postgres.NewTransferLog(store)}
+		PageLog: postgres.NewTransferLog(store), OnPage: onPage}
 	runner := &capture.Runner{Interval: cfg.PollInterval, MaxBackoff: 30 * cfg.PollInterval, Log: log}
 	for _, kind := range events.Catalogue {
 		pcfg.Partitions = partitions[events.CaptureTopic(cfg.TopicPrefix, kind.Table)]

@@ -35,7 +35,7 @@ func BenchmarkCapture(b *testing.B) {
 			b.StopTimer()
 			cfg, store, pub, partitions := benchCaptureEnv(b, upstreamURL)
 			b.StartTimer()
-			runner := newCaptureRunner(cfg, NewLogger(io.Discard, "error"), upstream, store, pub, partitions)
+			runner := newCaptureRunner(cfg, NewLogger(io.Discard, "error"), upstream, store, pub, partitions, nil)
 			if err := runner.Run(ctx, true); err != nil {
 				b.Fatal(err)
 			}

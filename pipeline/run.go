@@ -244,12 +244,11 @@ func (b *bridge) close() {
 }
 
 func (b *bridge) runCapture(ctx context.Context, untilIdle bool) error {
-	runner := newCaptureRunner(b.cfg, b.log, b.upstream, b.store, b.pub, b.partitions)
 	m := b.observer.metrics
-	runner.OnRound = func(table string, r capture.Round, err error) {
-		b.counts.onRound(table, r, err)
-		m.CaptureRound(table, r, err)
-	}
+	runner := newCaptureRunner(b.cfg, b.log, b.upstream, b.store, b.pub, b.partitions, func(p capture.Page) {
+		b.counts.onPage(p)
+		m.CapturePage(p)
+	})
 	if err := runner.Run(ctx, untilIdle); err != nil {
 		return err
 	}

@@ -38,10 +38,10 @@ func (p *RunProgress) Stages() []progress.Stage {
 	}
 }
 
-// onRound counts the rows capture published.
-func (p *RunProgress) onRound(_ string, r capture.Round, err error) {
-	if p != nil && err == nil {
-		p.captured.Add(int64(r.Published))
+// onPage counts the rows capture published, page by page.
+func (p *RunProgress) onPage(page capture.Page) {
+	if p != nil {
+		p.captured.Add(int64(page.Published))
 	}
 }
 

@@ -97,3 +97,28 @@ func TestDownloadLogFailureKeepsCapturingAndWritesLater(t *testing.T) {
 		t.Fatalf("download log %s, want both pages in order", got)
 	}
 }
+
+// Every page is reported as soon as it is out, not with its round: a catch-up's one round lasts until the table
+// is caught up, and the progress display and the rows-captured metric count by page.
+func TestEveryPageIsObservedAsItGoesOut(t *testing.T) {
+	now := time.Date(2026, 3, 15, 8, 0, 0, 0, time.UTC)
+	src := &memSource{now: now}
+	for i := range 5 {
+		src.put(fmt.Sprintf("R%d", i), now.Add(-time.Hour+time.Duration(i)*time.Second), true)
+	}
+	wm := &memWatermarks{pos: map[string]capture.Position{}}
+	pub := &memPublisher{}
+	var seen []string
+	observe := func(p capture.Page) {
+		seen = append(seen, fmt.Sprintf("%s %s on the broker %d", p.Table, summary(p), len(pub.ids)))
+	}
+	p := capture.NewPoller(kind, capture.Config{TopicPrefix: "t", BatchSize: 2, MaxCommitDelay: 5 * time.Minute, OnPage: observe}, src, wm, pub)
+	round, err := p.Poll(context.Background())
+	if err != nil || round.Published != 5 {
+		t.Fatalf("the round published %d rows (error %v), want 5", round.Published, err)
+	}
+	want := []string{"registration 2/2 →R1 on the broker 2", "registration 2/2 R1→R3 on the broker 4", "registration 1/1 R3→R4 on the broker 5"}
+	if strings.Join(seen, ", ") != strings.Join(want, ", ") {
+		t.Fatalf("pages observed %q, want %q", seen, want)
+	}
+}

@@ -25,6 +25,9 @@ type Config struct {
 	MaxCommitDelay time.Duration
 	// PageLog, when set, receives the download log: every page that published rows, moved the watermark or failed.
 	PageLog PageLog
+	// OnPage, when set, observes every page read as soon as it is handled (metrics, progress): a catch-up's round
+	// lasts until the table is caught up, which can be an hour, so counting by round would show nothing meanwhile.
+	OnPage func(Page)
 }
 
 // Poller captures one upstream table.
@@ -108,7 +111,9 @@ func (p *Poller) poll(ctx context.Context) (Round, error) {
 		published, err := p.handlePage(ctx, res, settleLine)
 		round.Published += published
 		round.Settled = p.settled
-		p.logPage(ctx, Page{Started: res.started, From: from, To: p.settled, Read: len(res.rows), Published: published}, err)
+		done := Page{Table: p.kind.Table, Started: res.started, From: from, To: p.settled, Read: len(res.rows), Published: published}
+		p.observe(done)
+		p.logPage(ctx, done, err)
 		if err != nil || !full {
 			if full {
 				<-page // let the read in flight finish before the caller retries
@@ -287,6 +292,12 @@ func (p *Poller) logPage(ctx context.Context, page Page, err error) {
 		return
 	}
 	p.unlogged = p.unlogged[:0]
+}
+
+func (p *Poller) observe(page Page) {
+	if p.cfg.OnPage != nil {
+		p.cfg.OnPage(page)
+	}
 }
 
 // forgetSettled drops the memory of published rows the watermark has passed: they are never read again.

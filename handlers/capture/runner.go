@@ -17,8 +17,6 @@ type Runner struct {
 	Interval   time.Duration // pause after a round that found nothing new
 	MaxBackoff time.Duration
 	Log        *slog.Logger
-	// OnRound, when set, observes every round (metrics, status).
-	OnRound func(table string, r Round, err error)
 }
 
 // Run polls until ctx ends. With untilIdle it returns once every poller has completed a round that published
@@ -40,9 +38,6 @@ func (r *Runner) runPoller(ctx context.Context, p *Poller, untilIdle bool) {
 	backoff := pace.Backoff(200*time.Millisecond, r.MaxBackoff)
 	for ctx.Err() == nil {
 		round, err := p.Poll(ctx)
-		if r.OnRound != nil {
-			r.OnRound(p.Table(), round, err)
-		}
 		if round.LogErr != nil {
 			r.Log.Warn("writing the download log failed; capture goes on and writes it with the next page", "table", p.Table(), "error", round.LogErr)
 		}

@@ -171,7 +171,7 @@ func exportedMetrics(t *testing.T) map[string]bool {
 		}
 	}
 	// A labelled counter is served once it has a label value: count one of everything.
-	m.CaptureRound(events.Registration, capture.Round{Read: 1, Published: 1}, nil)
+	m.CapturePage(capture.Page{Table: events.Registration, Read: 1, Published: 1})
 	m.Sorted(sort.Tally{Decisions: map[sort.Verdict]int{{Table: events.Registration, Unit: "420106"}: 1}, Quarantined: map[string]int{events.Registration: 1}})
 	m.Forwarded([]events.Distribution{{Unit: "420106"}})
 	m.OrphansQuarantined(1)

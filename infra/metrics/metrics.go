@@ -71,10 +71,10 @@ type scrapeLog struct{ log *slog.Logger }
 
 func (l scrapeLog) Println(v ...any) { l.log.Warn("collecting metrics failed", "error", v) }
 
-// CaptureRound is capture.Runner's OnRound: the rows a round published, whether or not it then failed.
-func (m *Metrics) CaptureRound(table string, r capture.Round, _ error) {
-	if r.Published > 0 {
-		m.rowsCaptured.WithLabelValues(table).Add(float64(r.Published))
+// CapturePage is capture.Config's OnPage: the rows a page published, whether or not its watermark save then failed.
+func (m *Metrics) CapturePage(p capture.Page) {
+	if p.Published > 0 {
+		m.rowsCaptured.WithLabelValues(p.Table).Add(float64(p.Published))
 	}
 }
 

@@ -20,8 +20,8 @@ import (
 
 func TestHooksCountPerTableUnitAndVerdict(t *testing.T) {
 	m := metrics.New()
-	m.CaptureRound(events.Registration, capture.Round{Read: 2000, Published: 1500}, nil)
-	m.CaptureRound(events.Registration, capture.Round{Published: 7}, errors.New("broker gone after a page"))
+	m.CapturePage(capture.Page{Table: events.Registration, Read: 2000, Published: 1500})
+	m.CapturePage(capture.Page{Table: events.Registration, Read: 7, Published: 7, Error: "broker gone after a page"})
 	m.Sorted(sort.Tally{
 		Decisions:   map[sort.Verdict]int{{Table: events.Registration, Unit: "420106"}: 3, {Table: events.Registration, Unit: sort.NotWuhan}: 40},
 		Quarantined: map[string]int{events.Subject: 2},
