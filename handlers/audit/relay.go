@@ -2,6 +2,7 @@ package audit
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"strconv"
@@ -61,12 +62,12 @@ func (r *Relay) Relay(ctx context.Context) (int, error) {
 // records names the hops and cuts them into audit records. The hops pass through as the outbox holds them,
 // each with its id put in front: decoding and encoding them again cost a tenth of the bridge's CPU in a catch-up.
 // The outbox's writers leave hop_id out; an element that is not an object is passed on as it is, for the audit
-// subscriber to set aside as unreadable.
+// subscriber to set aside as unreadable (see hopsOf for a row that is not JSON).
 func records(pending []Pending) []*message.Message {
 	var msgs []*message.Message
 	for _, p := range pending {
 		envelope := "a" + strconv.FormatInt(p.Seq, 10)
-		hops := gjson.ParseBytes(p.Hops).Array()
+		hops := hopsOf(p.Hops)
 		for start := 0; start < len(hops); start += hopsPerRecord {
 			msg := message.NewMessage(watermill.NewUUID(), record(envelope, start, hops[start:min(start+hopsPerRecord, len(hops))]))
 			msg.Metadata.Set(events.MetaKey, envelope)
@@ -74,6 +75,16 @@ func records(pending []Pending) []*message.Message {
 		}
 	}
 	return msgs
+}
+
+// hopsOf reads an outbox row's hops. A row that is not JSON at all (the column is text) goes on as one string
+// element, for the audit subscriber to set aside as unreadable, rather than vanish from the outbox unrelayed.
+func hopsOf(raw []byte) []gjson.Result {
+	if gjson.ValidBytes(raw) {
+		return gjson.ParseBytes(raw).Array()
+	}
+	quoted, _ := json.Marshal(string(raw)) // a string cannot fail to encode
+	return []gjson.Result{gjson.ParseBytes(quoted)}
 }
 
 // record renders hops as one audit record (events.HopEnvelope); the first of them is the envelope's hop number

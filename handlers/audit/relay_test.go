@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
@@ -136,14 +137,24 @@ func TestRecorderReportsAnUnreadableRecordAsSuch(t *testing.T) {
 // An outbox row the relay cannot name hops in (an element that is no object) is still relayed, and the audit
 // subscriber sets its record aside as unreadable rather than the relay stalling on it.
 func TestRelayPassesAMalformedOutboxRowOnToBeSetAside(t *testing.T) {
-	outbox := &memOutbox{rows: []audit.Pending{{Seq: 9, Hops: []byte(`[1, {"hop":"stored","at":"1970-01-01T00:00:00Z","table":"registration","id":"R1"}]`)}}}
-	pub := &memPublisher{}
-	relay := audit.NewRelay(outbox, pub, "wuhan12315.audit", slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if n, err := relay.Relay(context.Background()); err != nil || n != 1 || len(pub.msgs) != 1 {
-		t.Fatalf("Relay = %d, %v with %d records; want the row relayed as one record", n, err, len(pub.msgs))
-	}
-	err := audit.NewRecorder(&memTrail{ids: map[string]events.Hop{}}).Handle(pub.msgs[0])
-	if !errors.Is(err, audit.ErrUnreadable) {
-		t.Errorf("Handle = %v, want ErrUnreadable", err)
+	for name, hops := range map[string]string{
+		"an element that is no hop": `[1, {"hop":"stored","at":"1970-01-01T00:00:00Z","table":"registration","id":"R1"}]`,
+		"a row that is not JSON":    `[{"hop":"stored","at":"1970-01-01T00:00:00Z","table":"registration","id":"R1"`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			outbox := &memOutbox{rows: []audit.Pending{{Seq: 9, Hops: []byte(hops)}}}
+			pub := &memPublisher{}
+			relay := audit.NewRelay(outbox, pub, "wuhan12315.audit", slog.New(slog.NewTextHandler(io.Discard, nil)))
+			if n, err := relay.Relay(context.Background()); err != nil || n != 1 || len(pub.msgs) != 1 {
+				t.Fatalf("Relay = %d, %v with %d records; want the row relayed as one record", n, err, len(pub.msgs))
+			}
+			if !json.Valid(pub.msgs[0].Payload) || !strings.Contains(string(pub.msgs[0].Payload), "R1") {
+				t.Errorf("record %s: want JSON that keeps what the row held", pub.msgs[0].Payload)
+			}
+			err := audit.NewRecorder(&memTrail{ids: map[string]events.Hop{}}).Handle(pub.msgs[0])
+			if !errors.Is(err, audit.ErrUnreadable) {
+				t.Errorf("Handle = %v, want ErrUnreadable", err)
+			}
+		})
 	}
 }

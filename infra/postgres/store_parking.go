@@ -22,7 +22,7 @@ func (s *Store) Quarantine(ctx context.Context, v events.RowVersion, reason stri
 			INSERT INTO bridge.quarantine (event_id, table_name, row_id, update_time, reason, payload)
 			VALUES ($1, $2, $3, NULLIF($4, '0001-01-01'::timestamptz), $5, $6) ON CONFLICT (event_id, reason) DO NOTHING
 			RETURNING 1),
-		a AS (INSERT INTO bridge.audit_outbox (hops) SELECT $7::jsonb FROM q WHERE jsonb_array_length($7::jsonb) > 0)
+		a AS (INSERT INTO bridge.audit_outbox (hops) SELECT $7::text FROM q WHERE jsonb_array_length($7::jsonb) > 0)
 		SELECT EXISTS (SELECT 1 FROM q)`,
 		v.EventID(), v.Table, v.ID, v.UpdateTime, reason, quarantinePayload(s.seal.SealQuarantined(v.Table, v.Payload)), doc).Scan(&recorded)
 	if err != nil {
@@ -61,7 +61,7 @@ func (s *Store) ExpireOrphans(ctx context.Context, maxWait time.Duration) (int, 
 			SELECT jsonb_agg(jsonb_strip_nulls(jsonb_build_object('hop', 'quarantined', 'at', clock_timestamp(),
 				'table', q.table_name, 'id', q.row_id, 'version', q.update_time,
 				'registration_id', CASE WHEN o.waiting_table = $2 THEN o.waiting_id END,
-				'detail', jsonb_build_object('reason', q.reason))))
+				'detail', jsonb_build_object('reason', q.reason))))::text
 			FROM q JOIN orphan o ON o.table_name = q.table_name AND o.id = q.row_id
 			HAVING count(*) > 0)
 		SELECT count(*) FROM q`, maxWait, events.WorkOrderKind.Table).Scan(&n)
