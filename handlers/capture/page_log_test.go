@@ -122,3 +122,37 @@ func TestEveryPageIsObservedAsItGoesOut(t *testing.T) {
 		t.Fatalf("pages observed %q, want %q", seen, want)
 	}
 }
+
+// savelessWatermarks loads like memWatermarks and refuses every save.
+type savelessWatermarks struct{ *memWatermarks }
+
+func (savelessWatermarks) Save(context.Context, string, capture.Position) error {
+	return errors.New("update bridge.capture_watermark at store.example:5432: connection refused")
+}
+
+// An observer sees a page as the download log records it: a page whose watermark could not be saved is observed
+// with its failure and its duration, so a metric or a progress line can tell it from a good one.
+func TestAPageIsObservedAsTheDownloadLogRecordsIt(t *testing.T) {
+	now := time.Date(2026, 3, 15, 8, 0, 0, 0, time.UTC)
+	src := &memSource{now: now}
+	src.put("R0", now.Add(-time.Hour), true)
+	log := &memPageLog{}
+	var seen []capture.Page
+	wm := savelessWatermarks{&memWatermarks{pos: map[string]capture.Position{}}}
+	cfg := capture.Config{TopicPrefix: "t", BatchSize: 2, MaxCommitDelay: 5 * time.Minute, PageLog: log,
+		OnPage: func(p capture.Page) { seen = append(seen, p) }}
+	p := capture.NewPoller(kind, cfg, src, wm, &memPublisher{})
+	if _, err := p.Poll(context.Background()); err == nil || !strings.Contains(err.Error(), "store.example:5432") {
+		t.Fatalf("poll with a failing watermark save: %v, want that failure", err)
+	}
+	if len(seen) != 1 || len(log.pages) != 1 {
+		t.Fatalf("observed %d pages and logged %d, want the one page each", len(seen), len(log.pages))
+	}
+	got := seen[0]
+	if got != log.pages[0] {
+		t.Fatalf("observed %+v, logged %+v: want the same page", got, log.pages[0])
+	}
+	if got.Table != "registration" || got.Read != 1 || !strings.Contains(got.Error, "store.example:5432") || got.Duration <= 0 {
+		t.Fatalf("observed %+v, want registration's page of 1 row with the save's failure and its duration", got)
+	}
+}

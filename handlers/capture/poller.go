@@ -27,6 +27,8 @@ type Config struct {
 	PageLog PageLog
 	// OnPage, when set, observes every page read as soon as it is handled (metrics, progress): a catch-up's round
 	// lasts until the table is caught up, which can be an hour, so counting by round would show nothing meanwhile.
+	// Every poller calls it from its own goroutine, so it must be safe for concurrent use. A page whose watermark
+	// could not be saved is observed too, with its Error: its rows are read and observed again, as a redelivery is.
 	OnPage func(Page)
 }
 
@@ -83,13 +85,13 @@ func (p *Poller) Poll(ctx context.Context) (Round, error) {
 func (p *Poller) poll(ctx context.Context) (Round, error) {
 	started := time.Now()
 	if err := p.load(ctx); err != nil {
-		p.logPage(ctx, Page{Started: started, From: p.settled, To: p.settled}, err)
+		p.logPage(ctx, p.finished(Page{Started: started, From: p.settled, To: p.settled}, err), err)
 		return Round{}, err
 	}
 	now, err := p.source.Now(ctx)
 	if err != nil {
 		err = fmt.Errorf("read upstream clock: %w", err)
-		p.logPage(ctx, Page{Started: started, From: p.settled, To: p.settled}, err)
+		p.logPage(ctx, p.finished(Page{Started: started, From: p.settled, To: p.settled}, err), err)
 		return Round{}, err
 	}
 	settleLine := now.Add(-p.cfg.MaxCommitDelay)
@@ -98,7 +100,7 @@ func (p *Poller) poll(ctx context.Context) (Round, error) {
 	for {
 		res := <-page
 		if res.err != nil {
-			p.logPage(ctx, Page{Started: res.started, From: p.settled, To: p.settled}, res.err)
+			p.logPage(ctx, p.finished(Page{Started: res.started, From: p.settled, To: p.settled}, res.err), res.err)
 			return round, res.err
 		}
 		round.Read += len(res.rows)
@@ -111,7 +113,7 @@ func (p *Poller) poll(ctx context.Context) (Round, error) {
 		published, err := p.handlePage(ctx, res, settleLine)
 		round.Published += published
 		round.Settled = p.settled
-		done := Page{Table: p.kind.Table, Started: res.started, From: from, To: p.settled, Read: len(res.rows), Published: published}
+		done := p.finished(Page{Started: res.started, From: from, To: p.settled, Read: len(res.rows), Published: published}, err)
 		p.observe(done)
 		p.logPage(ctx, done, err)
 		if err != nil || !full {
@@ -276,10 +278,6 @@ func (p *Poller) logPage(ctx context.Context, page Page, err error) {
 	if err == nil && page.Published == 0 && page.From == page.To {
 		return
 	}
-	page.Table, page.Duration = p.kind.Table, time.Since(page.Started)
-	if err != nil {
-		page.Error = err.Error()
-	}
 	p.unlogged = append(p.unlogged, page)
 	if over := len(p.unlogged) - maxUnlogged; over > 0 {
 		p.dropped += over
@@ -292,6 +290,15 @@ func (p *Poller) logPage(ctx context.Context, page Page, err error) {
 		return
 	}
 	p.unlogged = p.unlogged[:0]
+}
+
+// finished completes a page as it ends: its table, how long it took and why it failed.
+func (p *Poller) finished(page Page, err error) Page {
+	page.Table, page.Duration = p.kind.Table, time.Since(page.Started)
+	if err != nil {
+		page.Error = err.Error()
+	}
+	return page
 }
 
 func (p *Poller) observe(page Page) {
