@@ -77,11 +77,12 @@ func records(pending []Pending) []*message.Message {
 	return msgs
 }
 
-// hopsOf reads an outbox row's hops. A row that is not JSON at all (the column is text) goes on as one string
-// element, for the audit subscriber to set aside as unreadable, rather than vanish from the outbox unrelayed.
+// hopsOf reads an outbox row's hops. A row that is not a JSON array (the column is text: a value that is not
+// JSON at all, or a lone object, string or null) goes on as one string element, for the audit subscriber to set
+// aside as unreadable, rather than vanish from the outbox unrelayed.
 func hopsOf(raw []byte) []gjson.Result {
-	if gjson.ValidBytes(raw) {
-		return gjson.ParseBytes(raw).Array()
+	if parsed := gjson.ParseBytes(raw); gjson.ValidBytes(raw) && parsed.IsArray() {
+		return parsed.Array()
 	}
 	quoted, _ := json.Marshal(string(raw)) // a string cannot fail to encode
 	return []gjson.Result{gjson.ParseBytes(quoted)}

@@ -140,6 +140,7 @@ func TestRelayPassesAMalformedOutboxRowOnToBeSetAside(t *testing.T) {
 	for name, hops := range map[string]string{
 		"an element that is no hop": `[1, {"hop":"stored","at":"1970-01-01T00:00:00Z","table":"registration","id":"R1"}]`,
 		"a row that is not JSON":    `[{"hop":"stored","at":"1970-01-01T00:00:00Z","table":"registration","id":"R1"`,
+		"a lone hop, not an array":  `{"hop":"stored","at":"1970-01-01T00:00:00Z","table":"registration","id":"R1"}`,
 	} {
 		t.Run(name, func(t *testing.T) {
 			outbox := &memOutbox{rows: []audit.Pending{{Seq: 9, Hops: []byte(hops)}}}

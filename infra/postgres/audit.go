@@ -22,7 +22,7 @@ func queueHops(b *pgx.Batch, hops []events.Hop) {
 		return
 	}
 	doc, _ := json.Marshal(hops) // plain values: Marshal cannot fail
-	b.Queue(`INSERT INTO bridge.audit_outbox (hops) VALUES ($1)`, doc).Fn = failure("record %d hops", len(hops))
+	b.Queue(`INSERT INTO bridge.audit_outbox (hops) VALUES ($1)`, string(doc)).Fn = failure("record %d hops", len(hops))
 }
 
 // AuditOutbox is bridge.audit_outbox seen by the relay.

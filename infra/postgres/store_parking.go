@@ -24,7 +24,7 @@ func (s *Store) Quarantine(ctx context.Context, v events.RowVersion, reason stri
 			RETURNING 1),
 		a AS (INSERT INTO bridge.audit_outbox (hops) SELECT $7::text FROM q WHERE jsonb_array_length($7::jsonb) > 0)
 		SELECT EXISTS (SELECT 1 FROM q)`,
-		v.EventID(), v.Table, v.ID, v.UpdateTime, reason, quarantinePayload(s.seal.SealQuarantined(v.Table, v.Payload)), doc).Scan(&recorded)
+		v.EventID(), v.Table, v.ID, v.UpdateTime, reason, quarantinePayload(s.seal.SealQuarantined(v.Table, v.Payload)), string(doc)).Scan(&recorded)
 	if err != nil {
 		return false, fmt.Errorf("quarantine %s %s: %w", v.Table, v.ID, err)
 	}
