@@ -81,8 +81,10 @@ func records(pending []Pending) []*message.Message {
 // JSON at all, or a lone object, string or null) goes on as one string element, for the audit subscriber to set
 // aside as unreadable, rather than vanish from the outbox unrelayed.
 func hopsOf(raw []byte) []gjson.Result {
-	if parsed := gjson.ParseBytes(raw); gjson.ValidBytes(raw) && parsed.IsArray() {
-		return parsed.Array()
+	if gjson.ValidBytes(raw) {
+		if doc := gjson.ParseBytes(raw); doc.IsArray() {
+			return doc.Array()
+		}
 	}
 	quoted, _ := json.Marshal(string(raw)) // a string cannot fail to encode
 	return []gjson.Result{gjson.ParseBytes(quoted)}
