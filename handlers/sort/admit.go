@@ -135,12 +135,15 @@ func (b *batch) fetchLedger(ctx context.Context, refs []Ref) error {
 	return err
 }
 
-// missingParents reads, in one query per kind, the parents upstream has but the ledger and the tree do not:
-// during a catch-up children are often consumed before their registration, and deciding the parent first, in
-// the same batch, spares parking and releasing them. It reads the ledger before the batch takes its locks, so
-// that the parents' locks go out with the rows': a parent decided meanwhile is only pulled in vain (the
-// newer-wins gate sees it). Registrations the hint knows decided are not read.
-func (b *batch) missingParents(ctx context.Context, items []*item) ([]events.RowVersion, error) {
+// missingParents reads, in one query per kind and level, the parents upstream has but the ledger and the tree do
+// not, and their parents in turn: during a catch-up children are often consumed before their registration, and a
+// registration before the organisations it names (a new station under a new office), and deciding the parents
+// first, in the same batch, spares parking and releasing them. It reads the ledger before the batch takes its
+// locks, so that the parents' locks go out with the rows': a parent decided meanwhile is only pulled in vain (the
+// newer-wins gate sees it), whereas a parent pulled while deciding takes its lock late, which may time out and
+// decide the whole batch again. Registrations the hint knows decided are not read. The parents come back
+// farthest first, so that each is decided before what waits for it.
+func (b *batch) missingParents(ctx context.Context, items []*item) ([]*item, error) {
 	unknown := b.sorter.hint.unknown(registrationRefs(items))
 	found, err := b.tx.Ledger(ctx, unknown)
 	if err != nil {
@@ -150,23 +153,43 @@ func (b *batch) missingParents(ctx context.Context, items []*item) ([]events.Row
 	for _, r := range unknown {
 		registrations.read[r.ID] = true
 	}
-	var pulled []events.RowVersion
-	for table, ids := range b.waitedFor(items, registrations) {
+	inBatch := make(map[Ref]bool, len(items))
+	for _, it := range items {
+		inBatch[it.ref()] = true
+	}
+	var pulled []*item
+	for level := 0; len(items) > 0 && level < maxPullLevels; level++ {
+		if items, err = b.pullWaitedFor(ctx, items, registrations, inBatch); err != nil {
+			return nil, err
+		}
+		pulled = append(items, pulled...)
+	}
+	return pulled, nil
+}
+
+// maxPullLevels bounds how far up a chain of missing parents a batch reads before its locks: the organisation
+// tree is a handful of levels deep. A parent beyond it is pulled while deciding, as before.
+const maxPullLevels = 8
+
+// pullWaitedFor reads from upstream the parents the items would wait for, leaving out those in the batch.
+func (b *batch) pullWaitedFor(ctx context.Context, items []*item, look preRead, inBatch map[Ref]bool) ([]*item, error) {
+	var pulled []*item
+	for table, ids := range b.waitedFor(items, look, inBatch) {
 		rows, err := b.sorter.upstream.Referencing(ctx, table, "id", ids)
 		if err != nil {
 			return nil, err
 		}
-		pulled = append(pulled, rows...)
+		for _, v := range rows {
+			it := newItem(v, events.ViaUpstream)
+			inBatch[it.ref()] = true
+			pulled = append(pulled, it)
+		}
 	}
 	return pulled, nil
 }
 
 // waitedFor lists by kind the parents the items would wait for, leaving out those in the batch itself.
-func (b *batch) waitedFor(items []*item, look preRead) map[string][]string {
-	inBatch := map[Ref]bool{}
-	for _, it := range items {
-		inBatch[it.ref()] = true
-	}
+func (b *batch) waitedFor(items []*item, look preRead, inBatch map[Ref]bool) map[string][]string {
 	wanted, asked := map[string][]string{}, map[Ref]bool{}
 	for _, it := range items {
 		dep := b.waitsFor(it, look)

@@ -90,13 +90,9 @@ func (b *batch) run(ctx context.Context, rows []events.RowVersion, via string) e
 			return err
 		}
 	}
-	pulled, err := b.missingParents(ctx, items)
+	parents, err := b.missingParents(ctx, items)
 	if err != nil {
 		return err
-	}
-	parents := make([]*item, 0, len(pulled))
-	for _, v := range pulled {
-		parents = append(parents, newItem(v, events.ViaUpstream))
 	}
 	// The rows and the parents pulled for them are admitted together: their locks go out in one statement
 	// each, in one global order, rather than the parents' being taken later while the rows' are held.
