@@ -1,8 +1,10 @@
 package sort
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"slices"
 
 	"hotline-bridge/events"
 	"hotline-bridge/handlers/jurisdiction"
@@ -164,7 +166,17 @@ func (b *batch) missingParents(ctx context.Context, items []*item) ([]*item, err
 		}
 		pulled = append(items, pulled...)
 	}
+	// Organisations first (treeOrder then puts each after its parent): a registration pulled for a child may name
+	// an organisation pulled on the same level, for another row.
+	slices.SortStableFunc(pulled, func(a, b *item) int { return cmp.Compare(treeRank(a), treeRank(b)) })
 	return pulled, nil
+}
+
+func treeRank(it *item) int {
+	if it.kind.OrgTree {
+		return 0
+	}
+	return 1
 }
 
 // maxPullLevels bounds how far up a chain of missing parents a batch reads before its locks: the organisation

@@ -2,6 +2,7 @@ package sort_test
 
 import (
 	"context"
+	"fmt"
 	"sync/atomic"
 	"testing"
 
@@ -84,5 +85,34 @@ func TestARegistrationPullsItsMissingOrganisationsUpToTheTreeBeforeItsLocks(t *t
 	w.wantOutbox("420106 organization.upserted ORG-420106-X", "420106 organization.upserted ORG-420106-X-S1", "420106 registration.upserted R1")
 	if n := counting.later.Load(); n != 0 {
 		t.Errorf("%d rounds of locks taken after the first: the chain of parents was not read before the locks", n)
+	}
+}
+
+// A child whose registration is not captured yet, beside a registration naming a station the tree does not have,
+// which the child's registration names too: the station and the child's registration are pulled on the same
+// level, and the station is decided first, so nothing parks and no lock is taken late. (Kinds are pulled in map
+// order, so the scenario runs a few times over.)
+func TestParentsPulledTogetherAreDecidedOrganisationsFirst(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	counting := &lockCounting{Store: w.store}
+	w.sorter = sort.NewSorter(w.sorter.Units(), counting, w.upstream)
+	for i := range 8 {
+		station, r1, r2, ip := fmt.Sprintf("ORG-420106-N%d", i), fmt.Sprintf("R1-%d", i), fmt.Sprintf("R2-%d", i), fmt.Sprintf("IP-%d", i)
+		w.change(events.Organization, station, 10*i+1, orgCols("ORG-420106", ""))
+		w.change(events.Registration, r1, 10*i+2, registration(station))
+		batch := []events.RowVersion{
+			w.change(events.InfoProvider, ip, 10*i+3, child(r1)),
+			w.change(events.Registration, r2, 10*i+4, registration(station)),
+		}
+		if rejected, err := w.sorter.SortBatch(context.Background(), batch); err != nil || len(rejected) > 0 {
+			t.Fatalf("sort: %v, rejected %v", err, rejected)
+		}
+		w.wantParked(map[string]string{})
+		w.wantStored(map[string]string{"organization " + station: "420106", "registration " + r1: "420106",
+			"registration " + r2: "420106", "info_provider " + ip: "420106"})
+	}
+	if n := counting.later.Load(); n != 0 {
+		t.Errorf("%d rounds of locks taken after the first: a parent was decided before the organisation it names", n)
 	}
 }
