@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"hotline-bridge/events"
+	"hotline-bridge/handlers/jurisdiction"
 	"hotline-bridge/handlers/sort"
 )
 
@@ -21,7 +22,8 @@ func (s *lockCounting) Apply(ctx context.Context, fn func(sort.Tx) error) error 
 	return s.Store.Apply(ctx, func(tx sort.Tx) error { return fn(&countingTx{Tx: tx, store: s}) })
 }
 
-// countingTx notes locks asked for; the read that sends them counts as later if an earlier read sent some.
+// countingTx notes locks asked for; the read that sends them (every read and the write send the locks asked for
+// before them) counts as later if an earlier one sent some.
 type countingTx struct {
 	sort.Tx
 	store       *lockCounting
@@ -56,6 +58,11 @@ func (t *countingTx) Ledger(ctx context.Context, rows []sort.Ref) (map[sort.Ref]
 func (t *countingTx) TreeVersion(ctx context.Context) (int64, error) {
 	t.reading()
 	return t.Tx.TreeVersion(ctx)
+}
+
+func (t *countingTx) Tree(ctx context.Context) (int64, []jurisdiction.Org, error) {
+	t.reading()
+	return t.Tx.Tree(ctx)
 }
 
 func (t *countingTx) Parked(ctx context.Context, waiting []sort.Ref) ([]events.RowVersion, error) {
