@@ -1,10 +1,8 @@
 package sort
 
 import (
-	"cmp"
 	"context"
 	"fmt"
-	"slices"
 
 	"hotline-bridge/events"
 	"hotline-bridge/handlers/jurisdiction"
@@ -143,8 +141,8 @@ func (b *batch) fetchLedger(ctx context.Context, refs []Ref) error {
 // first, in the same batch, spares parking and releasing them. It reads the ledger before the batch takes its
 // locks, so that the parents' locks go out with the rows': a parent decided meanwhile is only pulled in vain (the
 // newer-wins gate sees it), whereas a parent pulled while deciding takes its lock late, which may time out and
-// decide the whole batch again. Registrations the hint knows decided are not read. The parents come back
-// farthest first, so that each is decided before what waits for it.
+// decide the whole batch again. Registrations the hint knows decided are not read. The caller orders the parents
+// (treeOrder), so that each is decided before what waits for it.
 func (b *batch) missingParents(ctx context.Context, items []*item) ([]*item, error) {
 	unknown := b.sorter.hint.unknown(registrationRefs(items))
 	found, err := b.tx.Ledger(ctx, unknown)
@@ -164,19 +162,9 @@ func (b *batch) missingParents(ctx context.Context, items []*item) ([]*item, err
 		if items, err = b.pullWaitedFor(ctx, items, registrations, inBatch); err != nil {
 			return nil, err
 		}
-		pulled = append(items, pulled...)
+		pulled = append(pulled, items...)
 	}
-	// Organisations first (treeOrder then puts each after its parent): a registration pulled for a child may name
-	// an organisation pulled on the same level, for another row.
-	slices.SortStableFunc(pulled, func(a, b *item) int { return cmp.Compare(treeRank(a), treeRank(b)) })
 	return pulled, nil
-}
-
-func treeRank(it *item) int {
-	if it.kind.OrgTree {
-		return 0
-	}
-	return 1
 }
 
 // maxPullLevels bounds how far up a chain of missing parents a batch reads before its locks: the organisation

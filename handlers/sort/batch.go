@@ -117,8 +117,9 @@ func (b *batch) refreshTree(ctx context.Context) error {
 	return err
 }
 
-// treeOrder puts organisations after their parents within the batch (everything else keeps its order): a
-// station decided before its district, captured in the same page, would otherwise wait for it.
+// treeOrder puts organisations first, each after its parent, and everything else after them in its order: a
+// station decided before its district, captured in the same page, would otherwise wait for it, and a registration
+// before the station it names (pulled together for different rows of a batch) would park.
 func treeOrder(items []*item) []*item {
 	byID := map[string]*item{}
 	for _, it := range items {
@@ -142,7 +143,14 @@ func treeOrder(items []*item) []*item {
 		out = append(out, it)
 	}
 	for _, it := range items {
-		place(it, 0)
+		if byID[it.v.ID] == it {
+			place(it, 0)
+		}
+	}
+	for _, it := range items {
+		if !placed[it] {
+			out = append(out, it)
+		}
 	}
 	return out
 }
