@@ -3,7 +3,6 @@ package main
 import (
 	"cmp"
 	"log/slog"
-	"os"
 
 	"github.com/spf13/cobra"
 
@@ -68,7 +67,7 @@ func (c *cli) load(cmd *cobra.Command, needs pipeline.Needs) (pipeline.Config, *
 	if err := cfg.Validate(needs); err != nil {
 		return cfg, nil, err
 	}
-	return cfg, cfg.Logger(os.Stderr), nil
+	return cfg, cfg.Logger(cmd.ErrOrStderr()), nil
 }
 
 func (c *cli) migrateCommand() *cobra.Command {
@@ -100,7 +99,7 @@ func (c *cli) runCommand() *cobra.Command {
 			}
 			// A catch-up shows how far it is; the logs go through the display, so they do not tear its bars.
 			counts := pipeline.NewRunProgress()
-			shown := progress.Show(cmd.Context(), os.Stderr, counts.Stages(), progress.Options{})
+			shown := progress.Show(cmd.Context(), cmd.ErrOrStderr(), counts.Stages(), progress.Options{})
 			defer shown.Stop()
 			return pipeline.RunCounted(cmd.Context(), cfg, cfg.Logger(shown), true, counts)
 		},
@@ -141,10 +140,13 @@ func (c *cli) seedCommand() *cobra.Command {
 			}
 			opts.Change.Seed = opts.Generate.Seed
 			opts.Changes = opts.Changes || opts.Skip
-			opts.Progress = os.Stderr // beside the logs, never on stdout where a caller may read results
+			opts.Progress = cmd.ErrOrStderr() // beside the logs, never on stdout where a caller may read results
 			generated, changed, err := pipeline.Seed(cmd.Context(), cfg, log, opts)
+			if err != nil {
+				return err // not "seeded ... total=0": a seed that failed must not read as one that found nothing to do
+			}
 			log.Info("seeded national upstream", "generated", generated.String(), "changed", changed.String())
-			return err
+			return nil
 		},
 	}
 	f := cmd.Flags()
@@ -217,7 +219,7 @@ func (c *cli) demoCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			log := pipeline.NewLogger(os.Stderr, "warn")
+			log := pipeline.NewLogger(cmd.ErrOrStderr(), "warn")
 			return pipeline.Demo(cmd.Context(), cfg, log, cmd.OutOrStdout(), opts)
 		},
 	}

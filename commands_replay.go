@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"os"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -30,7 +29,7 @@ func (c *cli) replayCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			opts.Progress = os.Stderr // beside the logs, never on stdout where a caller may read results
+			opts.Progress = cmd.ErrOrStderr() // beside the logs, never on stdout where a caller may read results
 			return pipeline.Replay(cmd.Context(), cfg, log, cmd.OutOrStdout(), opts)
 		},
 	}
